@@ -1,0 +1,372 @@
+//! Facts + spec → report. Pure: no I/O.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::facts::{ImageFacts, MediaFacts, VideoFacts};
+use crate::spec::{Ratio, Spec};
+
+/// A value a rule compares: a count, a decimal or a word.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    Int(u64),
+    Float(f64),
+    Text(String),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int(n) => write!(f, "{n}"),
+            Value::Float(x) => write!(f, "{}", trim_float(*x)),
+            Value::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+fn trim_float(x: f64) -> String {
+    let s = format!("{x:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+/// A provider limit the file breaks: the provider would reject it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Violation {
+    /// Stable identifier, such as `video.duration.max`.
+    pub rule: &'static str,
+    pub limit: Value,
+    pub actual: Value,
+    pub message: String,
+}
+
+/// Something no provider documents as a limit but that often goes wrong.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub violations: Vec<Violation>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    pub fn has(&self, rule: &str) -> bool {
+        self.violations.iter().any(|v| v.rule == rule)
+    }
+
+    fn violate(&mut self, rule: &'static str, limit: Value, actual: Value, message: String) {
+        self.violations.push(Violation {
+            rule,
+            limit,
+            actual,
+            message,
+        });
+    }
+
+    fn warn(&mut self, rule: &'static str, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            rule,
+            message: message.into(),
+        });
+    }
+}
+
+pub fn check(facts: &MediaFacts, spec: &Spec) -> Report {
+    match facts {
+        MediaFacts::Image(image) => check_image(image, spec),
+        MediaFacts::Video(video) => check_video(video, spec),
+    }
+}
+
+/// `w:h` is at least `min` (exact integer comparison).
+pub fn aspect_at_least(w: u32, h: u32, min: Ratio) -> bool {
+    w as u64 * min.den as u64 >= h as u64 * min.num as u64
+}
+
+/// `w:h` is at most `max` (exact integer comparison).
+pub fn aspect_at_most(w: u32, h: u32, max: Ratio) -> bool {
+    w as u64 * max.den as u64 <= h as u64 * max.num as u64
+}
+
+fn aspect_value(w: u32, h: u32) -> Value {
+    Value::Float(w as f64 / h.max(1) as f64)
+}
+
+fn ratio_text(r: Ratio) -> String {
+    trim_float(r.value())
+}
+
+pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
+    let rules = &spec.image;
+    let provider = spec.provider;
+    let mut report = Report::default();
+    let (w, h) = (image.width, image.height);
+
+    if !rules.formats.contains(&image.format) {
+        let allowed: Vec<&str> = rules.formats.iter().map(|f| f.name()).collect();
+        report.violate(
+            "image.format",
+            Value::Text(allowed.join("|")),
+            Value::Text(image.format.name().into()),
+            format!(
+                "{provider} takes {} images, this is {}",
+                allowed.join(" or "),
+                image.format.name()
+            ),
+        );
+    }
+    if let Some(max) = rules.max_bytes {
+        if image.bytes > max {
+            report.violate(
+                "image.bytes.max",
+                Value::Int(max),
+                Value::Int(image.bytes),
+                format!(
+                    "{} bytes is over {provider}'s limit of {max} bytes",
+                    image.bytes
+                ),
+            );
+        }
+    }
+    for (rule, side, value) in [
+        ("image.width.min", "width", w),
+        ("image.height.min", "height", h),
+    ] {
+        if value < rules.min_side {
+            report.violate(
+                rule,
+                Value::Int(rules.min_side as u64),
+                Value::Int(value as u64),
+                format!(
+                    "{side} {value} px is under {provider}'s minimum of {} px",
+                    rules.min_side
+                ),
+            );
+        }
+    }
+    if let Some(max) = rules.max_side {
+        for (rule, side, value) in [
+            ("image.width.max", "width", w),
+            ("image.height.max", "height", h),
+        ] {
+            if value > max {
+                report.violate(
+                    rule,
+                    Value::Int(max as u64),
+                    Value::Int(value as u64),
+                    format!("{side} {value} px is over {provider}'s maximum of {max} px"),
+                );
+            }
+        }
+    }
+    if h > 0 && !aspect_at_most(w, h, rules.max_aspect) {
+        report.violate(
+            "image.aspect.max",
+            Value::Float(rules.max_aspect.value()),
+            aspect_value(w, h),
+            format!(
+                "{w}x{h} is wider than {provider}'s widest aspect ratio {}:1",
+                ratio_text(rules.max_aspect)
+            ),
+        );
+    }
+    if h > 0 && !aspect_at_least(w, h, rules.min_aspect) {
+        report.violate(
+            "image.aspect.min",
+            Value::Float(rules.min_aspect.value()),
+            aspect_value(w, h),
+            format!(
+                "{w}x{h} is taller than {provider}'s tallest aspect ratio 1:{}",
+                ratio_text(Ratio::new(rules.min_aspect.den, rules.min_aspect.num))
+            ),
+        );
+    }
+
+    if image.orientation > 1 {
+        report.warn(
+            "image.orientation.none",
+            format!(
+                "EXIF orientation {} rotates the picture on display; not every decoder honours it",
+                image.orientation
+            ),
+        );
+    }
+    if matches!(
+        image.color_model,
+        crate::facts::ColorModel::Cmyk | crate::facts::ColorModel::Ycck
+    ) {
+        report.warn(
+            "image.color.rgb",
+            "CMYK JPEG: many decoders show wrong colours; RGB is the safe form",
+        );
+    }
+    if image.bit_depth > 8 {
+        report.warn(
+            "image.depth.8bit",
+            format!("{}-bit samples; 8-bit is the safe form", image.bit_depth),
+        );
+    }
+    report
+}
+
+pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
+    let rules = &spec.video;
+    let provider = spec.provider;
+    let mut report = Report::default();
+    let (w, h) = (video.width, video.height);
+
+    if !rules.containers.contains(&video.container.name()) {
+        report.violate(
+            "video.container",
+            Value::Text(rules.containers.join("|")),
+            Value::Text(video.container.name().into()),
+            format!(
+                "{provider} takes {} videos, this is {}",
+                rules.containers.join(" or "),
+                video.container.name()
+            ),
+        );
+    }
+    if let Some(max) = rules.max_bytes {
+        if video.bytes > max {
+            report.violate(
+                "video.bytes.max",
+                Value::Int(max),
+                Value::Int(video.bytes),
+                format!(
+                    "{} bytes is over {provider}'s limit of {max} bytes",
+                    video.bytes
+                ),
+            );
+        }
+    }
+    for (rule, side, value) in [
+        ("video.width.min", "width", w),
+        ("video.height.min", "height", h),
+    ] {
+        if value < rules.min_side {
+            report.violate(
+                rule,
+                Value::Int(rules.min_side as u64),
+                Value::Int(value as u64),
+                format!(
+                    "{side} {value} px is under {provider}'s minimum of {} px",
+                    rules.min_side
+                ),
+            );
+        }
+    }
+    if let Some(max) = rules.max_side {
+        for (rule, side, value) in [
+            ("video.width.max", "width", w),
+            ("video.height.max", "height", h),
+        ] {
+            if value > max {
+                report.violate(
+                    rule,
+                    Value::Int(max as u64),
+                    Value::Int(value as u64),
+                    format!("{side} {value} px is over {provider}'s maximum of {max} px"),
+                );
+            }
+        }
+    }
+    let seconds = |us: u64| us as f64 / 1e6;
+    if video.duration_us < rules.min_duration_us {
+        report.violate(
+            "video.duration.min",
+            Value::Float(seconds(rules.min_duration_us)),
+            Value::Float(video.duration_s()),
+            format!(
+                "{} s is shorter than {provider}'s minimum of {} s",
+                trim_float(video.duration_s()),
+                trim_float(seconds(rules.min_duration_us))
+            ),
+        );
+    }
+    if video.duration_us > rules.max_duration_us {
+        report.violate(
+            "video.duration.max",
+            Value::Float(seconds(rules.max_duration_us)),
+            Value::Float(video.duration_s()),
+            format!(
+                "{} s is longer than {provider}'s maximum of {} s for orientation `{}`",
+                trim_float(video.duration_s()),
+                trim_float(seconds(rules.max_duration_us)),
+                spec.orientation
+            ),
+        );
+    }
+
+    // Advisories: undocumented, but what the providers' pipelines reliably accept.
+    if video.codec != "h264" {
+        report.warn(
+            "video.codec.h264",
+            format!(
+                "codec {}; H.264 is the form every provider accepts",
+                video.codec
+            ),
+        );
+    }
+    match (video.pixel_format.as_deref(), video.bit_depth) {
+        (Some("yuv420p"), _) | (Some("yuvj420p"), _) => {}
+        (pix, depth) => report.warn(
+            "video.pixel_format.yuv420p",
+            format!(
+                "pixel format {} ({}-bit); 8-bit yuv420p is the safe form",
+                pix.unwrap_or("unknown"),
+                depth.map_or("?".to_string(), |d| d.to_string())
+            ),
+        ),
+    }
+    if video.variable_frame_rate {
+        report.warn(
+            "video.frame_rate.constant",
+            "variable frame rate; constant frame rate avoids drift and dropped motion",
+        );
+    }
+    if video.rotation != 0 {
+        report.warn(
+            "video.rotation.none",
+            format!(
+                "rotation flag of {}°; not every pipeline honours it, rotate the pixels instead",
+                video.rotation
+            ),
+        );
+    }
+    if video.coded_width % 2 == 1 || video.coded_height % 2 == 1 {
+        report.warn(
+            "video.size.even",
+            format!(
+                "odd size {}x{}; H.264 yuv420p needs even sides",
+                video.coded_width, video.coded_height
+            ),
+        );
+    }
+    if video.moov_first == Some(false) {
+        report.warn(
+            "video.moov.first",
+            "moov atom after the media data; URL fetchers must download the whole file before reading it",
+        );
+    }
+    if video.video_streams > 1 {
+        report.warn(
+            "video.streams.single",
+            format!(
+                "{} video streams; only the first is used",
+                video.video_streams
+            ),
+        );
+    }
+    report
+}

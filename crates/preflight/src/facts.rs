@@ -1,0 +1,178 @@
+//! Facts about a media file, as `probe` finds them. Plain data: every decision
+//! (`check`, `plan`) is made from these, never from the file itself.
+
+use serde::Serialize;
+
+/// Image formats recognised by their content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    Jpeg,
+    Png,
+    Webp,
+    Gif,
+    Bmp,
+    Tiff,
+    Heif,
+    Avif,
+}
+
+impl ImageFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "jpeg",
+            ImageFormat::Png => "png",
+            ImageFormat::Webp => "webp",
+            ImageFormat::Gif => "gif",
+            ImageFormat::Bmp => "bmp",
+            ImageFormat::Tiff => "tiff",
+            ImageFormat::Heif => "heif",
+            ImageFormat::Avif => "avif",
+        }
+    }
+}
+
+/// How the colour of an image is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorModel {
+    Gray,
+    Rgb,
+    Palette,
+    Cmyk,
+    Ycck,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImageFacts {
+    pub format: ImageFormat,
+    /// Size as stored in the file.
+    pub stored_width: u32,
+    pub stored_height: u32,
+    /// Size as displayed, after the EXIF orientation.
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    /// Bits per channel sample.
+    pub bit_depth: u8,
+    pub has_alpha: bool,
+    pub color_model: ColorModel,
+    /// EXIF orientation tag (1–8); 1 when absent.
+    pub orientation: u8,
+}
+
+/// Containers recognised by their content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Container {
+    Mp4,
+    Mov,
+    Webm,
+    Matroska,
+    Avi,
+    /// Anything else FFmpeg can open, by its demuxer name.
+    Other(String),
+}
+
+impl Container {
+    pub fn name(&self) -> &str {
+        match self {
+            Container::Mp4 => "mp4",
+            Container::Mov => "mov",
+            Container::Webm => "webm",
+            Container::Matroska => "matroska",
+            Container::Avi => "avi",
+            Container::Other(name) => name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VideoFacts {
+    pub container: Container,
+    /// Video codec name as FFmpeg spells it (`h264`, `hevc`, `vp9`, `prores`).
+    pub codec: String,
+    pub profile: Option<String>,
+    pub pixel_format: Option<String>,
+    pub bit_depth: Option<u8>,
+    /// Size as encoded in the stream.
+    pub coded_width: u32,
+    pub coded_height: u32,
+    /// Size as displayed, after rotation.
+    pub width: u32,
+    pub height: u32,
+    /// Clockwise rotation a player applies, in degrees: 0, 90, 180 or 270.
+    pub rotation: u16,
+    /// Duration in microseconds (integer so that limits compare exactly).
+    pub duration_us: u64,
+    /// Average frame rate in frames per second.
+    pub frame_rate: f64,
+    pub variable_frame_rate: bool,
+    pub bytes: u64,
+    pub audio_codec: Option<String>,
+    pub video_streams: u32,
+    /// For MP4/MOV: whether the `moov` atom comes before `mdat`.
+    pub moov_first: Option<bool>,
+}
+
+impl VideoFacts {
+    pub fn duration_s(&self) -> f64 {
+        self.duration_us as f64 / 1e6
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum MediaFacts {
+    Image(ImageFacts),
+    Video(VideoFacts),
+}
+
+impl MediaFacts {
+    pub fn kind(&self) -> MediaKind {
+        match self {
+            MediaFacts::Image(_) => MediaKind::Image,
+            MediaFacts::Video(_) => MediaKind::Video,
+        }
+    }
+
+    /// Displayed size.
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            MediaFacts::Image(i) => (i.width, i.height),
+            MediaFacts::Video(v) => (v.width, v.height),
+        }
+    }
+
+    pub fn bytes(&self) -> u64 {
+        match self {
+            MediaFacts::Image(i) => i.bytes,
+            MediaFacts::Video(v) => v.bytes,
+        }
+    }
+
+    /// Short format name: the image format or the container.
+    pub fn format_name(&self) -> &str {
+        match self {
+            MediaFacts::Image(i) => i.format.name(),
+            MediaFacts::Video(v) => v.container.name(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    Image,
+    Video,
+}
+
+impl MediaKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Image headers through the `image` crate's decoders, which read only what
+//! they need for size, colour type and orientation.
+
+use std::fs::File;
+use std::io::{BufReader, Seek, SeekFrom};
+use std::path::Path;
+
+use image::{ExtendedColorType, ImageDecoder, ImageReader};
+
+use super::sniff;
+use super::MAX_IMAGE_PIXELS;
+use crate::error::ProbeError;
+use crate::facts::{ColorModel, ImageFacts, ImageFormat};
+
+pub(super) fn probe_image(
+    path: &Path,
+    format: ImageFormat,
+    head: &[u8],
+    bytes: u64,
+) -> Result<ImageFacts, ProbeError> {
+    let image_format = match format {
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::Webp => image::ImageFormat::WebP,
+        ImageFormat::Gif => image::ImageFormat::Gif,
+        ImageFormat::Bmp => image::ImageFormat::Bmp,
+        ImageFormat::Tiff => image::ImageFormat::Tiff,
+        ImageFormat::Heif | ImageFormat::Avif => {
+            return Err(ProbeError::Unsupported(format!(
+                "{} images are recognised but not yet supported",
+                format.name()
+            )))
+        }
+    };
+    let file = File::open(path)?;
+    let mut reader = ImageReader::new(BufReader::new(file));
+    reader.set_format(image_format);
+    let mut decoder = reader.into_decoder().map_err(damaged)?;
+    let (stored_width, stored_height) = decoder.dimensions();
+    if stored_width == 0 || stored_height == 0 {
+        return Err(ProbeError::Damaged(format!(
+            "header gives an empty size {stored_width}x{stored_height}"
+        )));
+    }
+    if stored_width as u64 * stored_height as u64 > MAX_IMAGE_PIXELS {
+        return Err(ProbeError::TooLarge {
+            width: stored_width as u64,
+            height: stored_height as u64,
+            limit: MAX_IMAGE_PIXELS,
+        });
+    }
+    let original = decoder.original_color_type();
+    let has_alpha = decoder.color_type().has_alpha();
+    let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
+    let (mut bit_depth, mut color_model) = color_of(original);
+    if format == ImageFormat::Jpeg {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(0))?;
+        if let Some((precision, model)) = sniff::jpeg_color(BufReader::new(file))? {
+            bit_depth = precision;
+            color_model = model;
+        }
+    }
+    if format == ImageFormat::Png && sniff::png_is_palette(head) {
+        color_model = ColorModel::Palette;
+    }
+    // EXIF orientations 5–8 turn the picture a quarter: width and height swap.
+    let (width, height) = if (5..=8).contains(&orientation) {
+        (stored_height, stored_width)
+    } else {
+        (stored_width, stored_height)
+    };
+    Ok(ImageFacts {
+        format,
+        stored_width,
+        stored_height,
+        width,
+        height,
+        bytes,
+        bit_depth,
+        has_alpha,
+        color_model,
+        orientation,
+    })
+}
+
+fn damaged(err: image::ImageError) -> ProbeError {
+    match err {
+        image::ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            ProbeError::Damaged("the header ends early".into())
+        }
+        other => ProbeError::Damaged(other.to_string()),
+    }
+}
+
+fn color_of(color: ExtendedColorType) -> (u8, ColorModel) {
+    use ExtendedColorType as C;
+    let channels = color.channel_count().max(1) as u16;
+    let depth = (color.bits_per_pixel() / channels).min(255) as u8;
+    let model = match color {
+        C::L1 | C::La1 | C::L2 | C::La2 | C::L4 | C::La4 | C::L8 | C::La8 | C::L16 | C::La16 => {
+            ColorModel::Gray
+        }
+        C::Cmyk8 | C::Cmyk16 => ColorModel::Cmyk,
+        C::Unknown(_) => ColorModel::Other,
+        _ => ColorModel::Rgb,
+    };
+    (depth, model)
+}

@@ -1,0 +1,279 @@
+//! Identifying a file by its first bytes, and reading the few header fields the
+//! decoders do not expose. Pure functions over byte slices and bounded readers.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use crate::facts::{ColorModel, Container, ImageFormat};
+
+/// What the first bytes say a file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sniffed {
+    Image(ImageFormat),
+    Video(Container),
+    /// Not one of the signatures we know; FFmpeg may still recognise it.
+    Unknown,
+}
+
+/// How many leading bytes `sniff` wants.
+pub const SNIFF_LEN: usize = 64;
+
+const HEIF_BRANDS: &[&[u8; 4]] = &[
+    b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1",
+    b"mif2",
+];
+const AVIF_BRANDS: &[&[u8; 4]] = &[b"avif", b"avis"];
+/// Top-level atoms an old QuickTime file may start with instead of `ftyp`.
+const QUICKTIME_FIRST_ATOMS: &[&[u8; 4]] = &[b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"];
+
+pub fn sniff(head: &[u8]) -> Sniffed {
+    let starts = |sig: &[u8]| head.len() >= sig.len() && &head[..sig.len()] == sig;
+    if starts(&[0xFF, 0xD8, 0xFF]) {
+        return Sniffed::Image(ImageFormat::Jpeg);
+    }
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        return Sniffed::Image(ImageFormat::Png);
+    }
+    if starts(b"GIF87a") || starts(b"GIF89a") {
+        return Sniffed::Image(ImageFormat::Gif);
+    }
+    if starts(b"RIFF") && head.len() >= 12 {
+        match &head[8..12] {
+            b"WEBP" => return Sniffed::Image(ImageFormat::Webp),
+            b"AVI " => return Sniffed::Video(Container::Avi),
+            _ => {}
+        }
+    }
+    if starts(b"II*\0") || starts(b"MM\0*") {
+        return Sniffed::Image(ImageFormat::Tiff);
+    }
+    if starts(b"BM") && head.len() >= 18 {
+        // The DIB header size tells a real BMP from text that starts with "BM".
+        let dib = u32::from_le_bytes([head[14], head[15], head[16], head[17]]);
+        if matches!(dib, 12 | 40 | 52 | 56 | 64 | 108 | 124) {
+            return Sniffed::Image(ImageFormat::Bmp);
+        }
+    }
+    if starts(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        let is_webm = head.windows(4).any(|w| w == b"webm");
+        return Sniffed::Video(if is_webm {
+            Container::Webm
+        } else {
+            Container::Matroska
+        });
+    }
+    if head.len() >= 12 && &head[4..8] == b"ftyp" {
+        return sniff_ftyp(head);
+    }
+    if head.len() >= 8 && QUICKTIME_FIRST_ATOMS.iter().any(|a| &head[4..8] == *a) {
+        return Sniffed::Video(Container::Mov);
+    }
+    Sniffed::Unknown
+}
+
+/// ISO base media: the brands say HEIF, AVIF, QuickTime or MP4.
+fn sniff_ftyp(head: &[u8]) -> Sniffed {
+    let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let end = size.clamp(12, head.len());
+    let major = &head[8..12];
+    // Compatible brands start after the minor version (bytes 12..16).
+    let brands: Vec<&[u8]> = std::iter::once(major)
+        .chain(head.get(16..end).unwrap_or(&[]).chunks_exact(4))
+        .collect();
+    let has = |set: &[&[u8; 4]]| brands.iter().any(|b| set.iter().any(|s| *b == &s[..]));
+    if has(AVIF_BRANDS) {
+        return Sniffed::Image(ImageFormat::Avif);
+    }
+    if has(HEIF_BRANDS) {
+        return Sniffed::Image(ImageFormat::Heif);
+    }
+    if major == b"qt  " {
+        Sniffed::Video(Container::Mov)
+    } else {
+        Sniffed::Video(Container::Mp4)
+    }
+}
+
+/// What the top-level boxes of an MP4/MOV file say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoxLayout {
+    pub moov_first: Option<bool>,
+    /// A box that claims more bytes than the file has.
+    pub truncated: Option<String>,
+}
+
+/// Walks the top-level boxes of an ISO base media file, reading only their
+/// 8- or 16-byte headers. Bounded: at most `MAX_BOXES` headers are read.
+pub fn box_layout<R: Read + Seek>(reader: &mut R, file_len: u64) -> io::Result<BoxLayout> {
+    const MAX_BOXES: usize = 1024;
+    let mut pos = 0u64;
+    let mut moov_first = None;
+    for _ in 0..MAX_BOXES {
+        if pos + 8 > file_len {
+            break;
+        }
+        reader.seek(SeekFrom::Start(pos))?;
+        let mut header = [0u8; 8];
+        reader.read_exact(&mut header)?;
+        let kind = [header[4], header[5], header[6], header[7]];
+        let mut size = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as u64;
+        if size == 1 {
+            let mut large = [0u8; 8];
+            if pos + 16 > file_len {
+                return Ok(truncated(moov_first, &kind, 16, file_len - pos));
+            }
+            reader.read_exact(&mut large)?;
+            size = u64::from_be_bytes(large);
+        } else if size == 0 {
+            // The box runs to the end of the file.
+            size = file_len - pos;
+        }
+        if size < 8 {
+            return Ok(BoxLayout {
+                moov_first,
+                truncated: Some(format!(
+                    "box `{}` at byte {pos} has an impossible size {size}",
+                    String::from_utf8_lossy(&kind)
+                )),
+            });
+        }
+        if moov_first.is_none() {
+            match &kind {
+                b"moov" => moov_first = Some(true),
+                b"mdat" => moov_first = Some(false),
+                _ => {}
+            }
+        }
+        if pos + size > file_len {
+            return Ok(truncated(moov_first, &kind, size, file_len - pos));
+        }
+        pos += size;
+    }
+    Ok(BoxLayout {
+        moov_first,
+        truncated: None,
+    })
+}
+
+fn truncated(moov_first: Option<bool>, kind: &[u8; 4], size: u64, remaining: u64) -> BoxLayout {
+    BoxLayout {
+        moov_first,
+        truncated: Some(format!(
+            "box `{}` declares {size} bytes but only {remaining} remain",
+            String::from_utf8_lossy(kind)
+        )),
+    }
+}
+
+/// Colour facts of a JPEG from its frame header: sample precision and colour
+/// model (CMYK and YCCK are 4 components; Adobe's APP14 tells them apart).
+/// Reads at most `MAX_SCAN` bytes.
+pub fn jpeg_color<R: Read>(reader: R) -> io::Result<Option<(u8, ColorModel)>> {
+    const MAX_SCAN: u64 = 1 << 20;
+    let mut bytes = Vec::new();
+    reader.take(MAX_SCAN).read_to_end(&mut bytes)?;
+    let mut adobe_transform = None;
+    let mut i = 2; // after SOI
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return Ok(None);
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        let body = bytes.get(i + 4..i + 2 + len).unwrap_or(&[]);
+        match marker {
+            // APP14 "Adobe": byte 11 of the segment body is the colour transform.
+            0xEE if body.starts_with(b"Adobe") && body.len() >= 12 => {
+                adobe_transform = Some(body[11]);
+            }
+            // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                if body.len() < 6 {
+                    return Ok(None);
+                }
+                let precision = body[0];
+                let components = body[5];
+                let model = match components {
+                    1 => ColorModel::Gray,
+                    3 => ColorModel::Rgb,
+                    4 if adobe_transform == Some(2) => ColorModel::Ycck,
+                    4 => ColorModel::Cmyk,
+                    _ => ColorModel::Other,
+                };
+                return Ok(Some((precision, model)));
+            }
+            0xDA | 0xD9 => return Ok(None),
+            _ => {}
+        }
+        i += 2 + len;
+    }
+    Ok(None)
+}
+
+/// PNG colour type from IHDR (byte 25): 3 is an indexed palette.
+pub fn png_is_palette(head: &[u8]) -> bool {
+    head.len() > 25 && &head[12..16] == b"IHDR" && head[25] == 3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn mp4_box(kind: &[u8; 4], payload: usize) -> Vec<u8> {
+        let mut b = ((payload + 8) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.resize(payload + 8, 0);
+        b
+    }
+
+    #[test]
+    fn signatures() {
+        assert_eq!(
+            sniff(b"\xFF\xD8\xFF\xE0"),
+            Sniffed::Image(ImageFormat::Jpeg)
+        );
+        assert_eq!(sniff(b"hello world, not media"), Sniffed::Unknown);
+        assert_eq!(sniff(b""), Sniffed::Unknown);
+        let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+        heic.resize(32, 0);
+        assert_eq!(sniff(&heic), Sniffed::Image(ImageFormat::Heif));
+        let avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf";
+        assert_eq!(sniff(avif), Sniffed::Image(ImageFormat::Avif));
+        let mov = b"\0\0\0\x14ftypqt  \0\0\x02\0qt  ";
+        assert_eq!(sniff(mov), Sniffed::Video(Container::Mov));
+        let mp4 = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
+        assert_eq!(sniff(mp4), Sniffed::Video(Container::Mp4));
+    }
+
+    #[test]
+    fn moov_order_and_truncation() {
+        let mut file = mp4_box(b"ftyp", 16);
+        file.extend(mp4_box(b"moov", 100));
+        file.extend(mp4_box(b"mdat", 1000));
+        let len = file.len() as u64;
+        let layout = box_layout(&mut Cursor::new(&file), len).unwrap();
+        assert_eq!(layout.moov_first, Some(true));
+        assert_eq!(layout.truncated, None);
+
+        file.truncate(file.len() - 10);
+        let len = file.len() as u64;
+        let layout = box_layout(&mut Cursor::new(&file), len).unwrap();
+        assert!(layout.truncated.unwrap().contains("mdat"));
+    }
+
+    #[test]
+    fn jpeg_cmyk_from_frame_header() {
+        // SOI, SOF0 with 4 components, then SOS.
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x14, 8, 0, 16, 0, 16, 4];
+        jpeg.extend([0u8; 12]);
+        jpeg.extend([0xFF, 0xDA]);
+        assert_eq!(
+            jpeg_color(Cursor::new(jpeg)).unwrap(),
+            Some((8, ColorModel::Cmyk))
+        );
+    }
+}

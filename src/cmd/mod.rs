@@ -1,0 +1,25 @@
+//! One module per subcommand. Each returns the process exit status.
+
+mod check;
+mod providers;
+
+use anyhow::Result;
+use preflight::{Model, Orientation, Provider, Spec};
+
+use crate::cli::{Cli, Command, SpecArgs};
+
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Providers(args) => providers::run(args),
+    }
+}
+
+impl SpecArgs {
+    pub fn resolve(&self) -> Result<Spec> {
+        let provider: Provider = self.provider.parse()?;
+        let model: Model = self.model.parse()?;
+        let orientation: Orientation = self.orientation.parse()?;
+        Ok(Spec::lookup(provider, model, orientation)?)
+    }
+}
