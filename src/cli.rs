@@ -32,9 +32,37 @@ pub enum Command {
         Exit status: 0 all compliant, 1 some file not compliant, 2 some file unreadable."
     )]
     Check(CheckArgs),
+    /// Repair images and videos so the provider accepts them, writing results under --out.
+    #[command(after_help = FIX_HELP)]
+    Fix(FixArgs),
+    /// Print the raw base64 of a compliant image (repaired in memory when needed).
+    #[command(
+        after_help = "No data: prefix and no line breaks, as Kling, powertokens, novita and \
+        highwayapi want it. aihubmax takes image URLs only.\n\nExample:\n  \
+        preflight base64 --provider novita photo.heic > photo.b64"
+    )]
+    Base64(Base64Args),
     /// List every provider's limits.
     Providers(ProvidersArgs),
 }
+
+const FIX_HELP: &str = "Each file is probed, checked, and given the smallest repair that makes it \
+compliant: a compliant file is copied byte for byte; otherwise the plan (printed by --dry-run) \
+lists each operation and the rule it fixes. Outputs keep their relative path under --out (the \
+extension changes when the format does); they are written to a hidden temporary file, checked \
+again, then renamed, so an interrupted run leaves no half files. Inputs are never modified.
+
+Padding: the default fill is a solid colour taken from the picture's own border, so the bars do \
+not jump out. `blur` and `mirror` copy the picture into the bars: that puts a second, larger \
+ghost of the character in the frame, and the model follows the largest person it sees. Use them \
+only for pictures without people.
+
+Exit status: 0 every file ended compliant, 1 some file could not be repaired, 2 usage error.
+
+Examples:
+  preflight fix --out fixed/ photo.heic dance.mov
+  preflight fix --provider novita --orientation image --dry-run clips/
+  preflight fix --out fixed/ --segment auto --keep-sound no --json clips/";
 
 /// Which rules apply: provider, model and character orientation.
 #[derive(Args, Debug, Clone)]
@@ -64,6 +92,71 @@ pub struct CheckArgs {
     /// Files and folders to check.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub repair: RepairArgs,
+    /// Folder for the results (same relative paths as the inputs).
+    #[arg(long, value_name = "DIR", required_unless_present = "dry_run")]
+    pub out: Option<PathBuf>,
+    /// Print the plan for each file and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One JSON object per file per line: path, output, action, changes, error.
+    #[arg(long)]
+    pub json: bool,
+    /// Also look at hidden files and folders.
+    #[arg(long)]
+    pub hidden: bool,
+    /// Files to work on at once (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Files and folders to repair.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// How repairs are made; the defaults serve most users.
+#[derive(Args, Debug, Clone)]
+pub struct RepairArgs {
+    /// Fill for bars added to reach an allowed aspect ratio: border (a solid colour
+    /// from the picture's edge), black, white, #rrggbb, blur or mirror. blur and
+    /// mirror put a ghost copy of the character in the bars; avoid them for people.
+    #[arg(long, default_value = "border", value_name = "FILL")]
+    pub pad: String,
+    /// Keep the video's sound (re-encoded as AAC when needed) or drop it.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub keep_sound: String,
+    /// Where a too-long video starts, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub start: Option<f64>,
+    /// Which window of a too-long video to keep: `start` (from --start or 0) or
+    /// `auto` (the longest continuous shot that fits, skipping leading black or
+    /// frozen frames and hard cuts).
+    #[arg(long, default_value = "start", value_parser = ["start", "auto"])]
+    pub segment: String,
+    /// How a video shorter than 3 s is lengthened: pingpong (forward then
+    /// backward, no jump), loop, or freeze (hold the last frame).
+    #[arg(long, default_value = "pingpong", value_parser = ["pingpong", "loop", "freeze"])]
+    pub extend: String,
+    /// Highest frame rate kept when a video is re-encoded.
+    #[arg(long, default_value_t = 30, value_name = "FPS")]
+    pub max_fps: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct Base64Args {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub repair: RepairArgs,
+    /// The image.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 #[derive(Args, Debug)]

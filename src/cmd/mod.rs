@@ -1,16 +1,20 @@
 //! One module per subcommand. Each returns the process exit status.
 
+mod base64;
 mod check;
+mod fix;
 mod providers;
 
 use anyhow::Result;
 use preflight::{Model, Orientation, Provider, Spec};
 
-use crate::cli::{Cli, Command, SpecArgs};
+use crate::cli::{Cli, Command, RepairArgs, SpecArgs};
 
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fix(args) => fix::run(args),
+        Command::Base64(args) => base64::run(args),
         Command::Providers(args) => providers::run(args),
     }
 }
@@ -21,5 +25,37 @@ impl SpecArgs {
         let model: Model = self.model.parse()?;
         let orientation: Orientation = self.orientation.parse()?;
         Ok(Spec::lookup(provider, model, orientation)?)
+    }
+}
+
+impl RepairArgs {
+    pub fn resolve(&self) -> Result<preflight::FixOptions> {
+        let pad = self.pad.parse().map_err(anyhow::Error::msg)?;
+        let start_us = match self.start {
+            Some(s) if !(s.is_finite() && s >= 0.0) => {
+                anyhow::bail!("--start must be a number of seconds, 0 or more")
+            }
+            Some(s) => Some((s * 1e6).round() as u64),
+            None => None,
+        };
+        if self.max_fps == 0 {
+            anyhow::bail!("--max-fps must be at least 1");
+        }
+        Ok(preflight::FixOptions {
+            pad,
+            keep_sound: self.keep_sound == "yes",
+            start_us,
+            segment: match self.segment.as_str() {
+                "auto" => preflight::plan::SegmentMode::Auto,
+                _ => preflight::plan::SegmentMode::Start,
+            },
+            extend: match self.extend.as_str() {
+                "loop" => preflight::plan::ExtendMode::Loop,
+                "freeze" => preflight::plan::ExtendMode::Freeze,
+                _ => preflight::plan::ExtendMode::Pingpong,
+            },
+            max_fps: self.max_fps,
+            video_threads: 0,
+        })
     }
 }

@@ -9,6 +9,9 @@ mod av;
 pub mod check;
 pub mod error;
 pub mod facts;
+pub mod fix;
+mod imaging;
+pub mod plan;
 pub mod probe;
 pub mod spec;
 pub mod walk;
@@ -18,5 +21,19 @@ pub use error::ProbeError;
 pub use facts::{
     ColorModel, Container, ImageFacts, ImageFormat, MediaFacts, MediaKind, VideoFacts,
 };
+pub use fix::{execute, Action, FixError, Fixed};
+pub use plan::{plan, FixOptions, PadFill, Plan};
 pub use probe::probe;
 pub use spec::{Model, Orientation, Provider, Spec, SpecError};
+
+/// The raw standard base64 of a compliant version of the image at `path` (no
+/// `data:` prefix, no line breaks), repaired in memory when needed.
+pub fn base64_image(
+    path: &std::path::Path,
+    spec: &Spec,
+    options: &FixOptions,
+) -> Result<String, FixError> {
+    use base64::Engine as _;
+    let bytes = imaging::compliant_bytes(path, spec, options)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}

@@ -1,10 +1,12 @@
 //! Everything that touches FFmpeg lives below this module, behind a narrow
 //! interface: the rest of the crate sees facts and errors, never FFmpeg types.
 
+mod conform;
 mod probe;
 
 use std::sync::Once;
 
+pub use conform::conform;
 pub use probe::probe_video;
 
 /// FFmpeg's global set-up, once per process. Its own logging is silenced: every

@@ -1,0 +1,189 @@
+//! `plan(facts, spec, options)`: the smallest list of operations that makes a
+//! file compliant, each tied to the rule it fixes. Pure: no I/O. An empty plan
+//! means the file is copied byte for byte.
+
+pub mod image;
+pub mod video;
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::facts::MediaFacts;
+use crate::spec::Spec;
+
+/// One operation, and why it is there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step<Op> {
+    pub op: Op,
+    /// The rule this step makes hold: a violation id such as `image.width.min`,
+    /// or an advisory id such as `video.codec.h264`.
+    pub rule: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Plan {
+    Image(image::ImagePlan),
+    Video(video::VideoPlan),
+}
+
+impl Plan {
+    /// Nothing to change: the output is a byte-for-byte copy.
+    pub fn is_copy(&self) -> bool {
+        match self {
+            Plan::Image(p) => p.is_copy(),
+            Plan::Video(p) => p.is_copy(),
+        }
+    }
+
+    /// File extension of the output, without the dot; `None` keeps the input's.
+    pub fn output_extension(&self) -> Option<&'static str> {
+        match self {
+            Plan::Image(p) => p.output_extension(),
+            Plan::Video(p) => p.output_extension(),
+        }
+    }
+
+    /// One line per step: `rule: reason`.
+    pub fn describe(&self) -> Vec<String> {
+        fn lines<Op>(steps: &[Step<Op>]) -> Vec<String> {
+            steps
+                .iter()
+                .map(|s| format!("{}: {}", s.rule, s.reason))
+                .collect()
+        }
+        match self {
+            Plan::Image(p) => lines(p.steps()),
+            Plan::Video(p) => lines(p.steps()),
+        }
+    }
+}
+
+pub fn plan(facts: &MediaFacts, spec: &Spec, options: &FixOptions) -> Plan {
+    match facts {
+        MediaFacts::Image(f) => Plan::Image(image::plan_image(f, spec, options)),
+        MediaFacts::Video(f) => Plan::Video(video::plan_video(f, spec, options)),
+    }
+}
+
+/// What fills the bars added to reach an allowed aspect ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PadFill {
+    /// A solid colour taken from the picture's own border (the default): the
+    /// bars blend in and add no shapes of their own.
+    Border,
+    /// A given solid colour.
+    Color([u8; 3]),
+    /// A blurred, enlarged copy of the picture. It puts a second, larger ghost of
+    /// the character in the frame, which the model may follow instead.
+    Blur,
+    /// A mirror of the picture's edges; same ghost risk as `Blur`.
+    Mirror,
+}
+
+impl fmt::Display for PadFill {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PadFill::Border => f.write_str("border"),
+            PadFill::Color([r, g, b]) => write!(f, "#{r:02x}{g:02x}{b:02x}"),
+            PadFill::Blur => f.write_str("blur"),
+            PadFill::Mirror => f.write_str("mirror"),
+        }
+    }
+}
+
+impl std::str::FromStr for PadFill {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "border" | "auto" => Ok(PadFill::Border),
+            "black" => Ok(PadFill::Color([0, 0, 0])),
+            "white" => Ok(PadFill::Color([255, 255, 255])),
+            "blur" => Ok(PadFill::Blur),
+            "mirror" => Ok(PadFill::Mirror),
+            hex if hex.starts_with('#') && hex.len() == 7 => {
+                let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16);
+                match (byte(1), byte(3), byte(5)) {
+                    (Ok(r), Ok(g), Ok(b)) => Ok(PadFill::Color([r, g, b])),
+                    _ => Err(format!("`{s}` is not a #rrggbb colour")),
+                }
+            }
+            _ => Err(format!(
+                "unknown pad fill `{s}` (border, black, white, #rrggbb, blur, mirror)"
+            )),
+        }
+    }
+}
+
+/// Where the kept window of a too-long video comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentMode {
+    /// From `start` (or 0) onward.
+    Start,
+    /// The longest continuous shot that fits, skipping leading black or frozen
+    /// frames and avoiding hard cuts.
+    Auto,
+}
+
+/// How a video shorter than the minimum is lengthened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExtendMode {
+    /// Forward, then backward: no jump at the seam.
+    Pingpong,
+    /// Start again from the beginning (jumps at the seam).
+    Loop,
+    /// Hold the last frame.
+    Freeze,
+}
+
+/// The user's choices for a repair. Every field has a default that serves most
+/// users; see `preflight fix --help`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FixOptions {
+    pub pad: PadFill,
+    /// Keep the video's audio (AAC) or drop it.
+    pub keep_sound: bool,
+    /// Where a trimmed video starts, in microseconds.
+    pub start_us: Option<u64>,
+    pub segment: SegmentMode,
+    pub extend: ExtendMode,
+    /// Highest frame rate kept; faster sources are reduced to it.
+    pub max_fps: u32,
+    /// Threads one video encode may use (0: let the encoder decide).
+    pub video_threads: usize,
+}
+
+impl Default for FixOptions {
+    fn default() -> Self {
+        FixOptions {
+            pad: PadFill::Border,
+            keep_sound: true,
+            start_us: None,
+            segment: SegmentMode::Start,
+            extend: ExtendMode::Pingpong,
+            max_fps: 30,
+            video_threads: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pad_fill_parses() {
+        assert_eq!(
+            "#ff8000".parse::<PadFill>(),
+            Ok(PadFill::Color([255, 128, 0]))
+        );
+        assert_eq!("border".parse::<PadFill>(), Ok(PadFill::Border));
+        assert!("#zz0000".parse::<PadFill>().is_err());
+        assert_eq!(PadFill::Color([1, 2, 3]).to_string(), "#010203");
+    }
+}
