@@ -112,9 +112,20 @@ pub struct FixArgs {
     /// Also look at hidden files and folders.
     #[arg(long)]
     pub hidden: bool,
-    /// Files to work on at once (default: the number of cores).
+    /// Files to work on at once (default: the number of cores). Videos share a
+    /// thread budget so that decoders and encoders do not oversubscribe the cores.
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Also write one JSON document with every file's outcome and the totals.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Work on shard K of N only (1-based, e.g. 2/8): files are split by a hash
+    /// of their relative path, so N machines or jobs can share a folder.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Redo files the output folder's manifest records as done.
+    #[arg(long)]
+    pub force: bool,
     /// Files and folders to repair.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,

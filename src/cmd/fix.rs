@@ -1,37 +1,63 @@
 //! `preflight fix`: probe, check, plan and repair every file into --out.
+//!
+//! Files are worked on in parallel: videos first (they are the long jobs) but
+//! never more at once than their share of the cores, so images keep flowing
+//! beside them; each video encoder gets a matching thread budget. Outcomes are
+//! printed as they finish, recorded in the output folder's manifest, and
+//! summed up at the end.
 
-use std::collections::HashMap;
-use std::io::{self, Write};
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use preflight::plan::Step;
+use preflight::probe::sniff::{sniff, Sniffed, SNIFF_LEN};
 use preflight::walk::{walk, Found, WalkOptions};
-use preflight::{check, plan, FixOptions, Plan, Spec};
-use rayon::prelude::*;
+use preflight::{check, plan, FixOptions, Plan, ProbeError, Spec};
 use serde::Serialize;
 
 use crate::cli::FixArgs;
-use crate::exit;
+use crate::manifest::{self, Manifest};
+use crate::{exit, table};
 
-/// One line of `fix --json`.
-#[derive(Serialize)]
+/// One line of `fix --json`, and one entry of `--report`.
+#[derive(Serialize, Clone)]
 struct FixLine {
     path: String,
     output: Option<String>,
-    /// `copied`, `remuxed`, `reencoded`, `planned` (dry run) or `failed`.
+    /// `copied`, `remuxed`, `reencoded`, `done` (an earlier run did it),
+    /// `skipped` (not media), `planned` (dry run) or `failed`.
     action: &'static str,
     /// What was (or would be) done, and the rule each change fixes.
     changes: Vec<Change>,
     error: Option<String>,
     bytes_in: Option<u64>,
     bytes_out: Option<u64>,
+    seconds: f64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct Change {
     rule: &'static str,
     what: String,
+}
+
+/// `--report FILE`: the whole run as one JSON document.
+#[derive(Serialize)]
+struct RunReport<'a> {
+    provider: &'static str,
+    model: &'static str,
+    orientation: &'static str,
+    dry_run: bool,
+    seconds: f64,
+    counts: HashMap<&'static str, usize>,
+    bytes_in: u64,
+    bytes_out: u64,
+    files: &'a [FixLine],
 }
 
 fn changes_of(plan: &Plan) -> Vec<Change> {
@@ -50,55 +76,268 @@ fn changes_of(plan: &Plan) -> Vec<Change> {
     }
 }
 
+/// Everything a worker needs, shared by reference.
+struct Context_<'a> {
+    spec: &'a Spec,
+    image_options: FixOptions,
+    video_options: FixOptions,
+    out_dir: Option<&'a Path>,
+    manifest: Option<&'a Manifest>,
+    settings: String,
+    claimed: Mutex<HashMap<PathBuf, PathBuf>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Video,
+    Image,
+}
+
+struct Job {
+    index: usize,
+    found: Found,
+    lane: Lane,
+    bytes: u64,
+}
+
 pub fn run(args: FixArgs) -> Result<i32> {
+    let started = Instant::now();
     let spec = args.spec.resolve()?;
     let options = args.repair.resolve()?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     if let Some(out) = &args.out {
         refuse_out_inside_inputs(out, &args.paths)?;
     }
-    let found = walk(
+    let mut found = walk(
         &args.paths,
         WalkOptions {
             include_hidden: args.hidden,
         },
     );
-    let jobs = args.jobs.unwrap_or(0);
+    if let Some((k, n)) = shard {
+        found.retain(|entry| match entry {
+            Ok(f) => in_shard(&f.relative(), k, n),
+            // Walk errors are reported by the first shard only.
+            Err(_) => k == 1,
+        });
+    }
+
+    let manifest = match (&args.out, args.dry_run) {
+        (Some(out), false) => {
+            std::fs::create_dir_all(out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            manifest::sweep_partials(out);
+            Some(
+                Manifest::open(out, shard)
+                    .with_context(|| format!("cannot open the manifest in {}", out.display()))?,
+            )
+        }
+        _ => None,
+    };
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = args.jobs.unwrap_or(cores).max(1);
+    let mut lines: Vec<Option<FixLine>> = vec![None; found.len()];
+    let mut queue_videos = VecDeque::new();
+    let mut queue_images = VecDeque::new();
+    let mut total_bytes = 0;
+    for (index, entry) in found.into_iter().enumerate() {
+        match entry {
+            Ok(f) => {
+                let (lane, bytes) = lane_of(&f.path);
+                total_bytes += bytes;
+                let job = Job {
+                    index,
+                    found: f,
+                    lane,
+                    bytes,
+                };
+                match lane {
+                    Lane::Video => queue_videos.push_back(job),
+                    Lane::Image => queue_images.push_back(job),
+                }
+            }
+            Err(e) => lines[index] = Some(failed(&e.path, e.message, None, 0.0)),
+        }
+    }
+    // Longest first: a big video started last would keep the run going alone.
+    queue_videos
+        .make_contiguous()
+        .sort_by_key(|j| std::cmp::Reverse(j.bytes));
+    let video_slots = (jobs / 2).max(1).min(queue_videos.len().max(1));
+    let video_threads = (cores / video_slots).max(1);
+
+    let ctx = Context_ {
+        spec: &spec,
+        image_options: options.clone(),
+        video_options: FixOptions {
+            video_threads,
+            ..options.clone()
+        },
+        out_dir: if args.dry_run {
+            None
+        } else {
+            args.out.as_deref()
+        },
+        manifest: manifest.as_ref(),
+        settings: manifest::hash_text(&format!(
+            "{}|{}|{}|{:?}|{}",
+            spec.provider,
+            spec.model,
+            spec.orientation,
+            options,
+            env!("CARGO_PKG_VERSION")
+        )),
+        claimed: Mutex::new(HashMap::new()),
+    };
+
+    let file_count = queue_videos.len() + queue_images.len();
+    let progress = if args.json || !io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::hidden())
+    } else {
+        let bar = ProgressBar::new(total_bytes);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} · {msg} · ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    };
+
+    // Walk errors first: they are known before any work starts.
+    let stdout = io::stdout();
+    for line in lines.iter().flatten() {
+        emit(&mut stdout.lock(), line, args.json)?;
+    }
+
+    struct Queues {
+        videos: VecDeque<Job>,
+        images: VecDeque<Job>,
+        running_videos: usize,
+        done: usize,
+        in_work: Vec<String>,
+    }
+    let queues = Mutex::new(Queues {
+        videos: queue_videos,
+        images: queue_images,
+        running_videos: 0,
+        done: 0,
+        in_work: Vec::new(),
+    });
+    let results = Mutex::new(Vec::<(usize, FixLine)>::new());
+    let emit_error = Mutex::new(None::<io::Error>);
+
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
         .context("cannot start worker threads")?;
-
-    // Outputs are claimed in input order so that two inputs that would land on
-    // the same name (a.png → a.jpg beside a.jpg) are told apart deterministically.
-    let claimed = std::sync::Mutex::new(HashMap::<PathBuf, PathBuf>::new());
-    let lines: Vec<FixLine> = pool.install(|| {
-        found
-            .into_par_iter()
-            .map(|entry| match entry {
-                Ok(f) => fix_one(&f, &spec, &options, args.out.as_deref(), &claimed),
-                Err(e) => failed(&e.path, e.message, None),
-            })
-            .collect()
+    pool.scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|_| loop {
+                let job = {
+                    let mut q = queues.lock().unwrap_or_else(|e| e.into_inner());
+                    let job = if q.running_videos < video_slots && !q.videos.is_empty() {
+                        q.videos.pop_front()
+                    } else if let Some(job) = q.images.pop_front() {
+                        Some(job)
+                    } else {
+                        // No images left: the remaining videos may use every slot.
+                        q.videos.pop_front()
+                    };
+                    let Some(job) = job else { break };
+                    if job.lane == Lane::Video {
+                        q.running_videos += 1;
+                    }
+                    q.in_work.push(name_of(&job.found.path));
+                    progress.set_message(format!(
+                        "{}/{} files · {}",
+                        q.done,
+                        file_count,
+                        q.in_work.join(", ")
+                    ));
+                    job
+                };
+                let line = fix_one(&job.found, &ctx, job.lane);
+                {
+                    let mut q = queues.lock().unwrap_or_else(|e| e.into_inner());
+                    if job.lane == Lane::Video {
+                        q.running_videos -= 1;
+                    }
+                    q.done += 1;
+                    let name = name_of(&job.found.path);
+                    if let Some(pos) = q.in_work.iter().position(|n| *n == name) {
+                        q.in_work.remove(pos);
+                    }
+                    progress.inc(job.bytes);
+                    progress.set_message(format!(
+                        "{}/{} files · {}",
+                        q.done,
+                        file_count,
+                        q.in_work.join(", ")
+                    ));
+                }
+                progress.suspend(|| {
+                    if let Err(e) = emit(&mut stdout.lock(), &line, args.json) {
+                        *emit_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                    }
+                });
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((job.index, line));
+            });
+        }
     });
+    progress.finish_and_clear();
+    if let Some(e) = emit_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        // A closed pipe (`| head`) is not worth a second message.
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    for (index, line) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        lines[index] = Some(line);
+    }
+    let lines: Vec<FixLine> = lines.into_iter().flatten().collect();
 
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let mut failures = 0;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut counts: HashMap<&'static str, usize> = HashMap::new();
     for line in &lines {
-        if line.action == "failed" {
-            failures += 1;
-        }
-        if args.json {
-            serde_json::to_writer(&mut out, line)?;
-            writeln!(out)?;
-        } else {
-            print_line(&mut out, line)?;
-        }
+        *counts.entry(line.action).or_default() += 1;
+    }
+    let bytes_in: u64 = lines.iter().filter_map(|l| l.bytes_in).sum();
+    let bytes_out: u64 = lines.iter().filter_map(|l| l.bytes_out).sum();
+    if let Some(path) = &args.report {
+        let report = RunReport {
+            provider: spec.provider.name(),
+            model: spec.model.name(),
+            orientation: spec.orientation.name(),
+            dry_run: args.dry_run,
+            seconds,
+            counts: counts.clone(),
+            bytes_in,
+            bytes_out,
+            files: &lines,
+        };
+        let text = serde_json::to_vec_pretty(&report)?;
+        write_atomically(path, &text)
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
     }
     if !args.json {
-        summary(&mut out, &lines, &spec, args.dry_run)?;
+        summary(
+            &mut stdout.lock(),
+            &lines,
+            &spec,
+            args.dry_run,
+            seconds,
+            bytes_in,
+            bytes_out,
+        )?;
     }
-    out.flush()?;
+    let failures = counts.get("failed").copied().unwrap_or(0);
     Ok(if failures > 0 {
         exit::NOT_COMPLIANT
     } else {
@@ -106,22 +345,68 @@ pub fn run(args: FixArgs) -> Result<i32> {
     })
 }
 
-fn fix_one(
-    found: &Found,
-    spec: &Spec,
-    options: &FixOptions,
-    out_dir: Option<&Path>,
-    claimed: &std::sync::Mutex<HashMap<PathBuf, PathBuf>>,
-) -> FixLine {
+/// Which lane a file goes to, from its first bytes, and its size for progress.
+fn lane_of(path: &Path) -> (Lane, u64) {
+    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    let lane = match std::fs::File::open(path) {
+        Ok(f) => match f.take(SNIFF_LEN as u64).read_to_end(&mut head) {
+            Ok(_) => match sniff(&head) {
+                Sniffed::Video(_) => Lane::Video,
+                Sniffed::Image(_) => Lane::Image,
+                // FFmpeg may still take it as a video; it is cheap to find out.
+                Sniffed::Unknown => Lane::Image,
+            },
+            Err(_) => Lane::Image,
+        },
+        Err(_) => Lane::Image,
+    };
+    (lane, bytes)
+}
+
+fn name_of(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// Extensions that claim to be media: such a file that turns out not to be
+/// media is broken (failed), anything else that is not media is skipped.
+const MEDIA_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif", "avif", "mp4",
+    "mov", "m4v", "webm", "mkv", "avi", "mts", "m2ts", "ts", "3gp", "flv", "wmv", "mpg", "mpeg",
+];
+
+fn claims_media(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| MEDIA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
+    let started = Instant::now();
+    let elapsed = || started.elapsed().as_secs_f64();
     let facts = match preflight::probe(&found.path) {
         Ok(f) => f,
-        Err(e) => return failed(&found.path, e.to_string(), None),
+        Err(e @ (ProbeError::Unrecognised(_) | ProbeError::Empty))
+            if !claims_media(&found.path) =>
+        {
+            let mut line = failed(&found.path, format!("not media: {e}"), None, elapsed());
+            line.action = "skipped";
+            return line;
+        }
+        Err(e) => return failed(&found.path, e.to_string(), None, elapsed()),
     };
     let bytes_in = Some(facts.bytes());
-    let plan = plan(&facts, spec, options);
-    let Some(out_dir) = out_dir else {
+    let options = match lane {
+        Lane::Video => &ctx.video_options,
+        Lane::Image => &ctx.image_options,
+    };
+    let plan = plan(&facts, ctx.spec, options);
+    let Some(out_dir) = ctx.out_dir else {
         // Dry run: report the plan only.
-        let report = check(&facts, spec);
+        let report = check(&facts, ctx.spec);
         let mut changes = changes_of(&plan);
         if changes.is_empty() && !report.ok() {
             changes.push(Change {
@@ -137,39 +422,94 @@ fn fix_one(
             error: None,
             bytes_in,
             bytes_out: None,
+            seconds: elapsed(),
         };
     };
-    let mut output = preflight::fix::output_path(out_dir, &found.relative(), &plan);
+
+    let relative = found.relative();
+    let relative_key = relative.to_string_lossy().into_owned();
+    let input_hash = match ctx.manifest.map(|_| manifest::hash_file(&found.path)) {
+        Some(Ok(hash)) => Some(hash),
+        Some(Err(e)) => {
+            return failed(
+                &found.path,
+                format!("cannot read: {e}"),
+                bytes_in,
+                elapsed(),
+            )
+        }
+        None => None,
+    };
+    if let (Some(m), Some(hash)) = (ctx.manifest, &input_hash) {
+        if let Some(entry) = m.done(&relative_key, hash, &ctx.settings) {
+            return FixLine {
+                path: found.path.display().to_string(),
+                output: Some(out_dir.join(&entry.output).display().to_string()),
+                action: "done",
+                changes: Vec::new(),
+                error: None,
+                bytes_in,
+                bytes_out: Some(entry.bytes_out),
+                seconds: elapsed(),
+            };
+        }
+    }
+
+    let mut output = preflight::fix::output_path(out_dir, &relative, &plan);
     {
-        let mut claimed = claimed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut claimed = ctx.claimed.lock().unwrap_or_else(|e| e.into_inner());
         if claimed
             .get(&output)
             .is_some_and(|owner| owner != &found.path)
         {
             // Keep the original extension in the name: a.png → a.png.jpg.
-            let original = found.relative();
-            let mut name = original.file_name().unwrap_or_default().to_os_string();
+            let mut name = relative.file_name().unwrap_or_default().to_os_string();
             name.push(".");
             name.push(output.extension().unwrap_or_default());
             output.set_file_name(name);
         }
         claimed.insert(output.clone(), found.path.clone());
     }
-    match preflight::execute(&found.path, &facts, &plan, spec, &output) {
-        Ok(fixed) => FixLine {
-            path: found.path.display().to_string(),
-            output: Some(fixed.output.display().to_string()),
-            action: fixed.action.name(),
-            changes: changes_of(&plan),
-            error: None,
-            bytes_in,
-            bytes_out: Some(fixed.after.bytes()),
-        },
-        Err(e) => failed(&found.path, e.to_string(), bytes_in),
+    match preflight::execute(&found.path, &facts, &plan, ctx.spec, &output) {
+        Ok(fixed) => {
+            if let (Some(m), Some(hash)) = (ctx.manifest, input_hash) {
+                let entry = manifest::Entry {
+                    input: relative_key,
+                    input_hash: hash,
+                    settings: ctx.settings.clone(),
+                    output: output
+                        .strip_prefix(out_dir)
+                        .unwrap_or(&output)
+                        .to_string_lossy()
+                        .into_owned(),
+                    action: fixed.action.name().to_string(),
+                    bytes_out: fixed.after.bytes(),
+                };
+                if let Err(e) = m.record(&entry) {
+                    return failed(
+                        &found.path,
+                        format!("repaired, but the manifest could not be written: {e}"),
+                        bytes_in,
+                        elapsed(),
+                    );
+                }
+            }
+            FixLine {
+                path: found.path.display().to_string(),
+                output: Some(fixed.output.display().to_string()),
+                action: fixed.action.name(),
+                changes: changes_of(&plan),
+                error: None,
+                bytes_in,
+                bytes_out: Some(fixed.after.bytes()),
+                seconds: elapsed(),
+            }
+        }
+        Err(e) => failed(&found.path, e.to_string(), bytes_in, elapsed()),
     }
 }
 
-fn failed(path: &Path, message: String, bytes_in: Option<u64>) -> FixLine {
+fn failed(path: &Path, message: String, bytes_in: Option<u64>, seconds: f64) -> FixLine {
     FixLine {
         path: path.display().to_string(),
         output: None,
@@ -178,45 +518,110 @@ fn failed(path: &Path, message: String, bytes_in: Option<u64>) -> FixLine {
         error: Some(message),
         bytes_in,
         bytes_out: None,
+        seconds,
     }
 }
 
-fn print_line(out: &mut impl Write, line: &FixLine) -> io::Result<()> {
-    match (&line.output, &line.error) {
-        (_, Some(err)) => writeln!(out, "FAILED     {}\n    x {err}", line.path)?,
-        (Some(o), None) => writeln!(out, "{:<10} {} -> {o}", line.action, line.path)?,
-        (None, None) => writeln!(out, "{:<10} {}", line.action, line.path)?,
+fn emit(out: &mut impl Write, line: &FixLine, json: bool) -> io::Result<()> {
+    if json {
+        serde_json::to_writer(&mut *out, line)?;
+        writeln!(out)?;
+    } else {
+        match (&line.output, &line.error) {
+            (_, Some(err)) => writeln!(out, "{:<10} {}\n    x {err}", line.action, line.path)?,
+            (Some(o), None) => writeln!(out, "{:<10} {} -> {o}", line.action, line.path)?,
+            (None, None) => writeln!(out, "{:<10} {}", line.action, line.path)?,
+        }
+        for c in &line.changes {
+            writeln!(out, "    - {}: {}", c.rule, c.what)?;
+        }
     }
-    for c in &line.changes {
-        writeln!(out, "    - {}: {}", c.rule, c.what)?;
+    out.flush()
+}
+
+fn summary(
+    out: &mut impl Write,
+    lines: &[FixLine],
+    spec: &Spec,
+    dry_run: bool,
+    seconds: f64,
+    bytes_in: u64,
+    bytes_out: u64,
+) -> io::Result<()> {
+    const ORDER: [&str; 7] = [
+        "copied",
+        "remuxed",
+        "reencoded",
+        "done",
+        "planned",
+        "skipped",
+        "failed",
+    ];
+    let parts: Vec<String> = ORDER
+        .iter()
+        .filter_map(|a| {
+            let n = lines.iter().filter(|l| l.action == *a).count();
+            (n > 0).then(|| format!("{n} {a}"))
+        })
+        .collect();
+    writeln!(
+        out,
+        "\n{} file{}{}: {} in {:.1} s (provider {}, model {}, orientation {}); {} in, {} out.",
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" },
+        if dry_run { " (dry run)" } else { "" },
+        if parts.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            parts.join(", ")
+        },
+        seconds,
+        spec.provider,
+        spec.model,
+        spec.orientation,
+        table::bytes(bytes_in),
+        table::bytes(bytes_out),
+    )?;
+    let failures: Vec<&FixLine> = lines.iter().filter(|l| l.action == "failed").collect();
+    if !failures.is_empty() {
+        writeln!(out, "Failed:")?;
+        for f in failures {
+            writeln!(
+                out,
+                "  {}: {}",
+                f.path,
+                f.error.as_deref().unwrap_or("unknown error")
+            )?;
+        }
     }
     Ok(())
 }
 
-fn summary(out: &mut impl Write, lines: &[FixLine], spec: &Spec, dry_run: bool) -> io::Result<()> {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for line in lines {
-        match counts.iter_mut().find(|(a, _)| *a == line.action) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((line.action, 1)),
-        }
-    }
-    let parts: Vec<String> = counts.iter().map(|(a, n)| format!("{n} {a}")).collect();
-    let bytes_in: u64 = lines.iter().filter_map(|l| l.bytes_in).sum();
-    let bytes_out: u64 = lines.iter().filter_map(|l| l.bytes_out).sum();
-    writeln!(
-        out,
-        "\n{} file{}{}: {} (provider {}, model {}, orientation {}); {} in, {} out.",
-        lines.len(),
-        if lines.len() == 1 { "" } else { "s" },
-        if dry_run { " (dry run)" } else { "" },
-        parts.join(", "),
-        spec.provider,
-        spec.model,
-        spec.orientation,
-        crate::table::bytes(bytes_in),
-        crate::table::bytes(bytes_out),
-    )
+fn parse_shard(text: &str) -> Result<(u64, u64)> {
+    let parse = || -> Option<(u64, u64)> {
+        let (k, n) = text.split_once('/')?;
+        let (k, n) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+        (1..=n).contains(&k).then_some((k, n))
+    };
+    parse().with_context(|| {
+        format!("--shard takes K/N with 1 <= K <= N (for example 2/8), not `{text}`")
+    })
+}
+
+/// Stable across machines and runs: a hash of the relative path.
+fn in_shard(relative: &Path, k: u64, n: u64) -> bool {
+    let hash = blake3::hash(relative.to_string_lossy().as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash.as_bytes()[..8]);
+    u64::from_le_bytes(first) % n == k - 1
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = preflight::fix::temp_path_for(path);
+    std::fs::write(&temp, bytes)?;
+    std::fs::rename(&temp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })
 }
 
 /// An output folder inside an input folder would be walked again on the next
@@ -227,8 +632,7 @@ fn refuse_out_inside_inputs(out: &Path, inputs: &[PathBuf]) -> Result<()> {
         if !input.is_dir() {
             continue;
         }
-        let input_abs = absolute(input);
-        if out_abs.starts_with(&input_abs) {
+        if out_abs.starts_with(absolute(input)) {
             bail!(
                 "the output folder {} is inside the input folder {}; choose a folder outside it",
                 out.display(),
@@ -263,5 +667,27 @@ fn absolute(path: &Path) -> PathBuf {
             }
             _ => return path.to_path_buf(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_every_file_exactly_once() {
+        let paths: Vec<PathBuf> = (0..500)
+            .map(|i| PathBuf::from(format!("d/{i}.jpg")))
+            .collect();
+        let n = 4;
+        let mut per_shard = [0usize; 4];
+        for p in &paths {
+            let owners: Vec<u64> = (1..=n).filter(|k| in_shard(p, *k, n)).collect();
+            assert_eq!(owners.len(), 1);
+            per_shard[(owners[0] - 1) as usize] += 1;
+        }
+        assert!(per_shard.iter().all(|c| *c > 80), "{per_shard:?}");
+        assert_eq!(parse_shard("2/8").unwrap(), (2, 8));
+        assert!(parse_shard("0/8").is_err() && parse_shard("9/8").is_err());
     }
 }

@@ -1,0 +1,83 @@
+//! Small helpers shared by the integration tests: the binary, fixtures, and the
+//! independent tools (ffprobe, ImageMagick) the outputs are checked with.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_preflight"))
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// Runs `preflight ARGS` and returns its output.
+pub fn preflight<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run preflight")
+}
+
+/// The JSON lines a `--json` command printed.
+pub fn json_lines(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// `ffprobe -show_format -show_streams` as JSON.
+pub fn ffprobe(path: &Path) -> serde_json::Value {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    assert!(out.status.success(), "ffprobe failed on {}", path.display());
+    serde_json::from_slice(&out.stdout).expect("ffprobe JSON")
+}
+
+/// ImageMagick's `identify` (the real one: /usr/local/bin may hold a stand-in).
+pub fn identify(path: &Path, format: &str) -> String {
+    let out = Command::new("/usr/bin/identify")
+        .args(["-format", format])
+        .arg(path)
+        .output()
+        .expect("run identify");
+    assert!(
+        out.status.success(),
+        "identify failed on {}",
+        path.display()
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Files in a fixtures sub-folder, sorted.
+pub fn fixtures_in(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixture(dir))
+        .expect("fixture folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
