@@ -10,11 +10,22 @@ mod table;
 use clap::Parser;
 
 fn main() {
+    // Panics inside the library are caught per file and reported as that file's
+    // error; the default hook would also splash a backtrace notice on stderr.
+    std::panic::set_hook(Box::new(|info| {
+        if std::env::var_os("PREFLIGHT_DEBUG").is_some() {
+            eprintln!("preflight: internal panic: {info}");
+        }
+    }));
     let cli = cli::Cli::parse();
-    let code = match cmd::run(cli) {
-        Ok(code) => code,
-        Err(err) => {
+    let code = match std::panic::catch_unwind(|| cmd::run(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
             eprintln!("preflight: {err:#}");
+            exit::USAGE
+        }
+        Err(_) => {
+            eprintln!("preflight: internal error; run again with PREFLIGHT_DEBUG=1 for details");
             exit::USAGE
         }
     };

@@ -84,6 +84,7 @@ struct Context_<'a> {
     out_dir: Option<&'a Path>,
     manifest: Option<&'a Manifest>,
     settings: String,
+    force: bool,
     claimed: Mutex<HashMap<PathBuf, PathBuf>>,
 }
 
@@ -188,6 +189,7 @@ pub fn run(args: FixArgs) -> Result<i32> {
             options,
             env!("CARGO_PKG_VERSION")
         )),
+        force: args.force,
         claimed: Mutex::new(HashMap::new()),
     };
 
@@ -440,7 +442,7 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
         }
         None => None,
     };
-    if let (Some(m), Some(hash)) = (ctx.manifest, &input_hash) {
+    if let (Some(m), Some(hash), false) = (ctx.manifest, &input_hash, ctx.force) {
         if let Some(entry) = m.done(&relative_key, hash, &ctx.settings) {
             return FixLine {
                 path: found.path.display().to_string(),

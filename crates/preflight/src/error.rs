@@ -20,4 +20,18 @@ pub enum ProbeError {
     NoVideo(String),
     #[error("{0}")]
     Unsupported(String),
+    /// A bug or a decoder failure that panicked; contained to this file.
+    #[error("internal error while reading the file: {0}")]
+    Internal(String),
+}
+
+/// The message of a caught panic.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
 }

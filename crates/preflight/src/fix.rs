@@ -47,6 +47,10 @@ pub enum FixError {
     Image(String),
     #[error("video: {0}")]
     Video(String),
+    #[error("the input changed while it was being read ({0}); run again once it is complete")]
+    InputChanged(String),
+    #[error("internal error while repairing: {0}")]
+    Internal(String),
     #[error("the repaired file still breaks {}: {}", .0.first().map_or("", |v| v.rule), .0.first().map_or(String::new(), |v| v.message.clone()))]
     StillNotCompliant(Vec<Violation>),
 }
@@ -115,7 +119,43 @@ pub fn temp_path_for(output: &Path) -> PathBuf {
 }
 
 /// Carries out `plan` for `input` and writes the result to `output`.
+///
+/// A panic inside a decoder or encoder is contained and returned as
+/// [`FixError::Internal`]; an input that changes while it is read (its size or
+/// modification time moves) is reported, not repaired from torn data.
 pub fn execute(
+    input: &Path,
+    facts: &MediaFacts,
+    plan: &Plan,
+    spec: &Spec,
+    output: &Path,
+) -> Result<Fixed, FixError> {
+    let before = fs::metadata(input)?;
+    if before.len() != facts.bytes() {
+        return Err(FixError::InputChanged(format!(
+            "{} bytes when probed, {} now",
+            facts.bytes(),
+            before.len()
+        )));
+    }
+    let fixed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        execute_inner(input, facts, plan, spec, output)
+    }))
+    .unwrap_or_else(|payload| Err(FixError::Internal(crate::error::panic_message(&*payload))))?;
+    let after = fs::metadata(input)?;
+    if after.len() != before.len() || after.modified().ok() != before.modified().ok() {
+        // The output was made from a file in flux: take it back.
+        let _ = fs::remove_file(output);
+        return Err(FixError::InputChanged(format!(
+            "{} bytes before, {} after",
+            before.len(),
+            after.len()
+        )));
+    }
+    Ok(fixed)
+}
+
+fn execute_inner(
     input: &Path,
     facts: &MediaFacts,
     plan: &Plan,

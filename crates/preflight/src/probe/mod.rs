@@ -19,6 +19,12 @@ use sniff::{sniff, Sniffed};
 pub const MAX_IMAGE_PIXELS: u64 = 1 << 28;
 
 pub fn probe(path: &Path) -> Result<MediaFacts, ProbeError> {
+    // A panic in a decoder becomes this file's error, not the end of the run.
+    std::panic::catch_unwind(|| probe_inner(path))
+        .unwrap_or_else(|payload| Err(ProbeError::Internal(crate::error::panic_message(&*payload))))
+}
+
+fn probe_inner(path: &Path) -> Result<MediaFacts, ProbeError> {
     let mut file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {

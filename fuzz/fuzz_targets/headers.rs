@@ -1,0 +1,14 @@
+//! The pure header readers: signatures, MP4 box walk, JPEG frame header.
+#![no_main]
+
+use std::io::Cursor;
+
+use libfuzzer_sys::fuzz_target;
+use preflight::probe::sniff;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = sniff::sniff(data);
+    let _ = sniff::box_layout(&mut Cursor::new(data), data.len() as u64);
+    let _ = sniff::jpeg_color(Cursor::new(data));
+    let _ = sniff::png_is_palette(data);
+});
