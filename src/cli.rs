@@ -34,6 +34,14 @@ pub enum Command {
     Check(CheckArgs),
     /// List every provider's limits.
     Providers(ProvidersArgs),
+    /// Send an image and a motion video to a provider; optionally wait and download.
+    #[command(after_help = crate::cmd::submit::submit_after_help())]
+    Submit(crate::cmd::submit::SubmitArgs),
+    /// Refresh one task from the provider; optionally wait and download the result.
+    #[command(after_help = crate::cmd::submit::env_after_help())]
+    Status(crate::cmd::submit::StatusArgs),
+    /// List the journal of submitted tasks.
+    Tasks(crate::cmd::submit::TasksArgs),
 }
 
 /// Which rules apply: provider, model and character orientation.

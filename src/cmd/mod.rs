@@ -2,6 +2,7 @@
 
 mod check;
 mod providers;
+pub mod submit;
 
 use anyhow::Result;
 use preflight::{Model, Orientation, Provider, Spec};
@@ -12,6 +13,9 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Providers(args) => providers::run(args),
+        Command::Submit(args) => submit::run_submit(args),
+        Command::Status(args) => submit::run_status(args),
+        Command::Tasks(args) => submit::run_tasks(args),
     }
 }
 
