@@ -72,6 +72,8 @@ impl Env {
             .output()
             .expect("run preflight");
         let run = Run::from(out);
+        // Shown when a test fails (or with --nocapture).
+        eprintln!("$ preflight {}\n{run:?}", args.join(" "));
         run.assert_no_key(self);
         run
     }
@@ -381,4 +383,61 @@ fn help_teaches_examples_keys_and_exit_codes() {
     }
     let r = env.run(&["status", "--help"]);
     assert!(r.stdout.contains("--wait") && r.stdout.contains("PREFLIGHT_JOURNAL"));
+}
+
+#[test]
+fn journal_defaults_to_the_data_folder_and_base_url_flag_wins() {
+    let env = Env::new("novita");
+    let data = env.tmp.path().join("data");
+    let r = Run::from(
+        env.cmd(&[
+            "submit",
+            "-p",
+            "novita",
+            "--image",
+            "https://cdn.example.com/p.jpg",
+            "--video",
+            VIDEO_URL,
+            "--base-url",
+            &env.fake.base,
+        ])
+        .env_remove("PREFLIGHT_JOURNAL")
+        .env("XDG_DATA_HOME", &data)
+        // The flag beats the environment: this address would refuse connections.
+        .env("PREFLIGHT_NOVITA_BASE_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(data.join("preflight/journal.sqlite3").exists());
+    assert!(!env.journal().exists());
+    assert_eq!(env.fake.posts().len(), 1);
+}
+
+#[test]
+fn status_of_a_task_outside_the_journal_needs_a_provider() {
+    let env = Env::new("aihubmax");
+    let r = env.run(&["status", "task-unified-1757165031-00000001"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--provider"), "{r:?}");
+    // A task made elsewhere (say, in the provider's console).
+    env.run(&[
+        "submit",
+        "-p",
+        "aihubmax",
+        "--image",
+        "https://cdn.example.com/p.jpg",
+        "--video",
+        VIDEO_URL,
+        "--journal",
+        "other.sqlite3",
+    ]);
+    let r = env.run(&[
+        "status",
+        "-p",
+        "aihubmax",
+        "task-unified-1757165031-00000001",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("queued"), "{r:?}");
 }

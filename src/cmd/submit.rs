@@ -19,13 +19,15 @@ const ENV_HELP: &str = "Keys (read from the environment only, never printed or s
     KLING_API_KEY, or KLING_ACCESS_KEY + KLING_SECRET_KEY (legacy JWT, renewed automatically)\n  \
     POWERTOKENS_API_KEY, NOVITA_API_KEY, HIGHWAY_API_KEY, AIHUBMAX_API_KEY\n\n\
     Other settings:\n  \
-    PREFLIGHT_<PROVIDER>_BASE_URL  point a provider elsewhere (proxy, test server), e.g. PREFLIGHT_KLING_BASE_URL\n  \
-    PREFLIGHT_JOURNAL              journal file (default $XDG_DATA_HOME/preflight/journal.sqlite3,\n                                 \
+    PREFLIGHT_<PROVIDER>_BASE_URL\n      point a provider elsewhere (a proxy, a test server), e.g. PREFLIGHT_KLING_BASE_URL\n  \
+    PREFLIGHT_JOURNAL\n      journal file (default $XDG_DATA_HOME/preflight/journal.sqlite3,\n      \
     else ~/.local/share/preflight/journal.sqlite3)\n  \
-    PREFLIGHT_POLL_MIN_MS, PREFLIGHT_POLL_MAX_MS, PREFLIGHT_BACKOFF_MIN_MS, PREFLIGHT_HTTP_TIMEOUT_MS";
+    PREFLIGHT_POLL_MIN_MS, PREFLIGHT_POLL_MAX_MS, PREFLIGHT_BACKOFF_MIN_MS, PREFLIGHT_HTTP_TIMEOUT_MS\n      \
+    polling, backoff and socket timeouts in milliseconds";
 
 pub const SUBMIT_HELP: &str = "Examples:\n  \
-    preflight submit --image fixed/photo.jpg --video https://cdn.example.com/dance.mp4 --wait --out results/\n  \
+    preflight submit --image fixed/photo.jpg \\\n    \
+    --video https://cdn.example.com/dance.mp4 --wait --out results/\n  \
     preflight submit -p novita --mode pro --image https://cdn.example.com/photo.jpg \\\n    \
     --video https://cdn.example.com/dance.mp4 --negative-prompt \"blur\" --keep-sound no\n\n\
     A local image is probed and checked against the provider's limits first; a non-compliant one is \

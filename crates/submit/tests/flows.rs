@@ -693,3 +693,45 @@ fn legacy_jwt_auth_is_sent_as_bearer_jwt() {
     assert_eq!(token.split('.').count(), 3);
     assert!(!auth.contains("sk-456"));
 }
+
+#[test]
+fn polling_intervals_grow_up_to_the_cap() {
+    let mut t = timing();
+    t.poll_min = Duration::from_millis(20);
+    t.poll_factor = 2.0;
+    t.poll_max = Duration::from_millis(80);
+    let s = setup_with(Provider::Kling, &t);
+    s.fake.with(|st| {
+        st.statuses = vec![
+            "queued",
+            "processing",
+            "processing",
+            "processing",
+            "processing",
+            "succeeded",
+        ]
+    });
+    let row = go(&s, &url_inputs(Provider::Kling), false, &t)
+        .unwrap()
+        .record()
+        .clone();
+    submit::wait(&s.client, &s.journal, &row, &t, &mut quiet()).unwrap();
+    let at: Vec<Instant> = s
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(at.len(), 6);
+    let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    // Planned: 20, 40, 80, 80, 80 ms (sleep never returns early).
+    assert!(gaps[0] >= Duration::from_millis(20), "{gaps:?}");
+    assert!(gaps[1] >= Duration::from_millis(40), "{gaps:?}");
+    assert!(gaps[2] >= Duration::from_millis(80), "{gaps:?}");
+    assert!(gaps[4] >= Duration::from_millis(80), "{gaps:?}");
+    assert!(
+        gaps[4] < Duration::from_millis(160),
+        "capped at poll_max: {gaps:?}"
+    );
+}
