@@ -44,6 +44,14 @@ pub enum Command {
     Base64(Base64Args),
     /// List every provider's limits.
     Providers(ProvidersArgs),
+    /// Send an image and a motion video to a provider; optionally wait and download.
+    #[command(after_help = crate::cmd::submit::submit_after_help())]
+    Submit(crate::cmd::submit::SubmitArgs),
+    /// Refresh one task from the provider; optionally wait and download the result.
+    #[command(after_help = crate::cmd::submit::env_after_help())]
+    Status(crate::cmd::submit::StatusArgs),
+    /// List the journal of submitted tasks.
+    Tasks(crate::cmd::submit::TasksArgs),
 }
 
 const FIX_HELP: &str = "Each file is probed, checked, and given the smallest repair that makes it \

@@ -4,6 +4,7 @@ mod base64;
 mod check;
 mod fix;
 mod providers;
+pub mod submit;
 
 use anyhow::Result;
 use preflight::{Model, Orientation, Provider, Spec};
@@ -16,6 +17,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Fix(args) => fix::run(args),
         Command::Base64(args) => base64::run(args),
         Command::Providers(args) => providers::run(args),
+        Command::Submit(args) => submit::run_submit(args),
+        Command::Status(args) => submit::run_status(args),
+        Command::Tasks(args) => submit::run_tasks(args),
     }
 }
 

@@ -1,0 +1,142 @@
+//! Typed errors. Each message says what happened and what to do about it.
+
+use std::time::Duration;
+
+use preflight::Provider;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The inputs or settings cannot be sent as they are; nothing was sent.
+    #[error("{0}")]
+    Refused(String),
+
+    #[error("no API key for {provider}: set {hint}")]
+    MissingKey {
+        provider: Provider,
+        hint: &'static str,
+    },
+
+    #[error("{provider} refused the key ({message}); check the key in {env}, and that it belongs to this provider")]
+    Auth {
+        provider: Provider,
+        message: String,
+        env: &'static str,
+    },
+
+    #[error("{provider}: not enough balance or quota ({message}); top up the account or buy a resource pack, then submit again")]
+    Balance { provider: Provider, message: String },
+
+    #[error("{provider}: this account has no access to the model ({message}); enable it in the provider's console or pick another --model")]
+    NoModelAccess { provider: Provider, message: String },
+
+    #[error("{provider} rejected a parameter: {message}")]
+    InvalidParameter { provider: Provider, message: String },
+
+    #[error("{provider} does not know task {task}; check the id with `preflight tasks`")]
+    NotFound { provider: Provider, task: String },
+
+    #[error("{provider} refused the content ({message}); the image, the video or the prompt breaks its content policy: change it before paying for another task")]
+    ContentPolicy { provider: Provider, message: String },
+
+    #[error("{provider}: too many requests or tasks at once ({message}); gave up after {attempts} attempt(s): wait for running tasks to finish and try again")]
+    RateLimited {
+        provider: Provider,
+        message: String,
+        attempts: u32,
+        /// What the server asked for last, if anything.
+        retry_after: Option<Duration>,
+    },
+
+    #[error("{provider} only accepts calls from allowed IP addresses ({message}); add this machine's address to the allow-list")]
+    IpNotAllowed { provider: Provider, message: String },
+
+    #[error("{provider} server error (HTTP {status}: {message}); try again later")]
+    Server {
+        provider: Provider,
+        status: u16,
+        message: String,
+    },
+
+    #[error("could not reach {provider}: {message}")]
+    Transport {
+        provider: Provider,
+        message: String,
+        /// The request may have been (partly) sent: a read timeout, a reset.
+        maybe_sent: bool,
+    },
+
+    /// A create may or may not have reached the provider, and the provider
+    /// offers no way to find out. Never retried automatically.
+    #[error("the create request to {provider} {why}; the task may or may not exist (journal row {row}). Check the provider's dashboard; \
+             if no task is there, run the same command with --again to create (and pay for) a new one")]
+    Unknown {
+        provider: Provider,
+        row: i64,
+        why: String,
+    },
+
+    #[error("{provider} answered something unexpected: {message}")]
+    Protocol { provider: Provider, message: String },
+
+    #[error("task {task} failed at {provider}: {message}")]
+    TaskFailed {
+        provider: Provider,
+        task: String,
+        message: String,
+    },
+
+    #[error(
+        "task {task} still {status} after {waited:?}; resume with `preflight status {task} --wait`"
+    )]
+    WaitTimeout {
+        task: String,
+        status: String,
+        waited: Duration,
+    },
+
+    #[error("the result link has expired (HTTP {status}); run `preflight status {task}` to get a fresh link (Kling keeps results 30 days, aihubmax 24 hours)")]
+    LinkExpired { task: String, status: u16 },
+
+    #[error("downloaded {path} but it is not a readable video: {message}")]
+    BadResult { path: String, message: String },
+
+    #[error("journal {path}: {message}")]
+    Journal { path: String, message: String },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SubmitError {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> SubmitError {
+        SubmitError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The request may have reached the provider and created a task.
+    pub fn maybe_created(&self) -> bool {
+        matches!(
+            self,
+            SubmitError::Server { .. }
+                | SubmitError::Transport {
+                    maybe_sent: true,
+                    ..
+                }
+        )
+    }
+}
+
+impl From<rusqlite::Error> for SubmitError {
+    fn from(e: rusqlite::Error) -> Self {
+        SubmitError::Journal {
+            path: String::new(),
+            message: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,488 @@
+//! `preflight submit`, `preflight status`, `preflight tasks`: send compliant inputs
+//! to a provider, follow the task, bring the result home, and keep a journal so
+//! that nothing is paid for twice.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+use preflight::{MediaFacts, Model, Orientation, Provider, Spec};
+use submit::journal::{self, Journal, TaskRecord};
+use submit::provider::{base_url_env, is_url};
+use submit::{Client, Credentials, ImageInput, Inputs, Mode, SubmitError, Submitted, Timing};
+
+use crate::exit;
+
+const ENV_HELP: &str = "Keys (read from the environment only, never printed or stored):\n  \
+    KLING_API_KEY, or KLING_ACCESS_KEY + KLING_SECRET_KEY (legacy JWT, renewed automatically)\n  \
+    POWERTOKENS_API_KEY, NOVITA_API_KEY, HIGHWAY_API_KEY, AIHUBMAX_API_KEY\n\n\
+    Other settings:\n  \
+    PREFLIGHT_<PROVIDER>_BASE_URL\n      point a provider elsewhere (a proxy, a test server), e.g. PREFLIGHT_KLING_BASE_URL\n  \
+    PREFLIGHT_JOURNAL\n      journal file (default $XDG_DATA_HOME/preflight/journal.sqlite3,\n      \
+    else ~/.local/share/preflight/journal.sqlite3)\n  \
+    PREFLIGHT_POLL_MIN_MS, PREFLIGHT_POLL_MAX_MS, PREFLIGHT_BACKOFF_MIN_MS, PREFLIGHT_HTTP_TIMEOUT_MS\n      \
+    polling, backoff and socket timeouts in milliseconds";
+
+pub const SUBMIT_HELP: &str = "Examples:\n  \
+    preflight submit --image fixed/photo.jpg \\\n    \
+    --video https://cdn.example.com/dance.mp4 --wait --out results/\n  \
+    preflight submit -p novita --mode pro --image https://cdn.example.com/photo.jpg \\\n    \
+    --video https://cdn.example.com/dance.mp4 --negative-prompt \"blur\" --keep-sound no\n\n\
+    A local image is probed and checked against the provider's limits first; a non-compliant one is \
+    refused (run `preflight fix`), unless --force. It is sent as raw base64 (aihubmax needs a URL). \
+    The video must be a public URL.\n\n\
+    Every submission is written to the journal before it is sent. The same inputs and settings \
+    again return the existing task instead of paying twice (--again pays for a new one). A create \
+    that times out or meets a server error is looked up (by external_task_id at kling/powertokens) \
+    before anything is sent again; where the provider cannot be asked, the task is marked `unknown` \
+    and never re-created blindly.\n\n";
+
+pub const EXIT_HELP: &str =
+    "\n\nExit status: 0 done, 1 input not compliant or the provider refused \
+    or failed the task, 2 usage error, missing key or unreadable input.";
+
+#[derive(Args, Debug, Clone)]
+pub struct ConnArgs {
+    /// Send requests here instead of the provider's documented address
+    /// (also PREFLIGHT_<PROVIDER>_BASE_URL).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Journal file (SQLite).
+    #[arg(long, value_name = "FILE", env = "PREFLIGHT_JOURNAL")]
+    pub journal: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct WaitArgs {
+    /// Follow the task until it finishes, then download the result.
+    #[arg(long)]
+    pub wait: bool,
+    /// Folder for the result (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Give up waiting after this many seconds (the task goes on; resume with
+    /// `preflight status TASK --wait`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    pub timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    /// Reference image: a local file (checked, sent as base64) or a public URL.
+    #[arg(long, value_name = "PATH|URL")]
+    pub image: String,
+    /// Reference motion video: a public URL.
+    #[arg(long, value_name = "URL")]
+    pub video: String,
+    /// kling, powertokens, novita, highway, aihubmax.
+    #[arg(long, short = 'p', default_value = "kling", env = "PREFLIGHT_PROVIDER")]
+    pub provider: String,
+    /// kling-v3 or kling-v2-6 (not every provider sells both).
+    #[arg(long, short = 'm', default_value = "kling-v3")]
+    pub model: String,
+    /// std (cheaper) or pro (better quality).
+    #[arg(long, default_value = "std")]
+    pub mode: String,
+    /// character_orientation: follow the `image` (videos up to 10 s at Kling) or
+    /// the `video` (up to 30 s).
+    #[arg(long, short = 'o', default_value = "video")]
+    pub orientation: String,
+    /// Text prompt (at most 2500 characters).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// What to avoid (novita and highway only; at most 2500 characters).
+    #[arg(long)]
+    pub negative_prompt: Option<String>,
+    /// Keep the reference video's sound: yes or no (provider default: yes).
+    #[arg(long, value_name = "yes|no")]
+    pub keep_sound: Option<String>,
+    /// Send the image even if preflight finds it non-compliant.
+    #[arg(long)]
+    pub force: bool,
+    /// Create (and pay for) a new task even if the same one is in the journal.
+    #[arg(long)]
+    pub again: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Task id, external task id, or journal row (`#3`), as `preflight tasks` shows.
+    pub task: String,
+    /// Provider, for a task that is not in the journal.
+    #[arg(long, short = 'p')]
+    pub provider: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TasksArgs {
+    /// One JSON object per task per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Journal file (SQLite).
+    #[arg(long, value_name = "FILE", env = "PREFLIGHT_JOURNAL")]
+    pub journal: Option<PathBuf>,
+}
+
+fn note(line: &str) {
+    eprintln!("preflight: {line}");
+}
+
+fn open_journal(path: &Option<PathBuf>) -> Result<Journal> {
+    let path = match path {
+        Some(p) => p.clone(),
+        None => journal::default_path().ok_or_else(|| {
+            anyhow!("no journal location: set --journal, PREFLIGHT_JOURNAL or HOME")
+        })?,
+    };
+    Ok(Journal::open(&path)?)
+}
+
+/// A client for `provider`, or the exit status after saying why not (no key).
+fn connect(
+    provider: Provider,
+    base: Option<String>,
+    timing: &Timing,
+) -> std::result::Result<Client, i32> {
+    let creds = match Credentials::from_env(provider) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("preflight: {e}");
+            return Err(code_for(&e));
+        }
+    };
+    let base = base.or_else(|| {
+        std::env::var(base_url_env(provider))
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+    });
+    Ok(Client::new(provider, base, creds, timing.http))
+}
+
+/// Exit status for a library error.
+fn code_for(e: &SubmitError) -> i32 {
+    match e {
+        SubmitError::Refused(_) | SubmitError::MissingKey { .. } | SubmitError::Journal { .. } => {
+            exit::USAGE
+        }
+        _ => exit::NOT_COMPLIANT,
+    }
+}
+
+fn fail(e: SubmitError) -> Result<i32> {
+    eprintln!("preflight: {e}");
+    Ok(code_for(&e))
+}
+
+fn describe(facts: &MediaFacts) -> String {
+    match facts {
+        MediaFacts::Video(v) => format!(
+            "{}x{}, {:.1} s, {}",
+            v.width,
+            v.height,
+            v.duration_us as f64 / 1e6,
+            v.codec
+        ),
+        MediaFacts::Image(i) => format!("an image, {}x{}", i.width, i.height),
+    }
+}
+
+/// Wait (if asked) and download (if finished and asked).
+fn follow(
+    client: &Client,
+    journal: &Journal,
+    row: &TaskRecord,
+    wait: &WaitArgs,
+    download_default: bool,
+) -> Result<i32> {
+    let mut timing = Timing::from_env();
+    timing.wait_timeout = Duration::from_secs(wait.timeout);
+    let task = if wait.wait {
+        match submit::wait(client, journal, row, &timing, &mut |l: &str| note(l)) {
+            Ok(t) => t,
+            Err(e) => return fail(e),
+        }
+    } else {
+        match submit::refresh(client, journal, row) {
+            Ok(t) => t,
+            Err(e) => return fail(e),
+        }
+    };
+    let out = io::stdout();
+    let mut out = out.lock();
+    writeln!(
+        out,
+        "{} {}: {}{}",
+        client.provider(),
+        row.display_id(),
+        task.status.name(),
+        task.message
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default()
+    )?;
+    if task.status == submit::Status::Failed {
+        return Ok(exit::NOT_COMPLIANT);
+    }
+    if task.status != submit::Status::Succeeded {
+        writeln!(
+            out,
+            "not finished; follow it with `preflight status {} --wait`",
+            row.display_id()
+        )?;
+        return Ok(exit::OK);
+    }
+    if wait.out.is_none() && !download_default {
+        for v in &task.videos {
+            writeln!(out, "result: {v}")?;
+        }
+        return Ok(exit::OK);
+    }
+    let dir = wait.out.clone().unwrap_or_else(|| PathBuf::from("."));
+    match submit::download(client, journal, row, &task, &dir) {
+        Ok((path, facts)) => {
+            writeln!(out, "saved {} ({})", path.display(), describe(&facts))?;
+            Ok(exit::OK)
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn image_input(
+    arg: &str,
+    spec: &Spec,
+    force: bool,
+) -> Result<std::result::Result<ImageInput, i32>> {
+    if is_url(arg) {
+        return Ok(Ok(ImageInput::Url(arg.to_string())));
+    }
+    let path = Path::new(arg);
+    let facts = match preflight::probe(path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("preflight: cannot read the image {arg}: {e}");
+            return Ok(Err(exit::UNREADABLE));
+        }
+    };
+    if !matches!(facts, MediaFacts::Image(_)) {
+        eprintln!("preflight: {arg} is not an image");
+        return Ok(Err(exit::USAGE));
+    }
+    let report = preflight::check(&facts, spec);
+    if !report.ok() {
+        eprintln!(
+            "preflight: {arg} breaks {}'s limits for {}:",
+            spec.provider, spec.model
+        );
+        for v in &report.violations {
+            eprintln!("  {}: {}", v.rule, v.message);
+        }
+        if !force {
+            eprintln!(
+                "preflight: nothing was sent. Repair it with `preflight fix --provider {} {arg}`, \
+                 or send it anyway with --force",
+                spec.provider
+            );
+            return Ok(Err(exit::NOT_COMPLIANT));
+        }
+        eprintln!("preflight: sending it anyway (--force)");
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {arg}"))?;
+    Ok(Ok(ImageInput::from_bytes(arg, &bytes)))
+}
+
+pub fn run_submit(args: SubmitArgs) -> Result<i32> {
+    let provider: Provider = args.provider.parse()?;
+    let model: Model = args.model.parse()?;
+    let orientation: Orientation = args.orientation.parse()?;
+    let mode: Mode = args.mode.parse()?;
+    let keep_sound = match args
+        .keep_sound
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None => None,
+        Some("yes" | "true") => Some(true),
+        Some("no" | "false") => Some(false),
+        Some(other) => return Err(anyhow!("--keep-sound takes yes or no, not `{other}`")),
+    };
+    let spec = Spec::lookup(provider, model, orientation)?;
+    if !is_url(&args.video) {
+        eprintln!(
+            "preflight: {provider} needs the video as a public URL; `{}` is not one. \
+             Check it with `preflight check --provider {provider} --orientation {orientation} {}`, \
+             upload it somewhere public (a bucket, a CDN), and pass the link to --video.",
+            args.video, args.video
+        );
+        return Ok(exit::USAGE);
+    }
+    if !is_url(&args.image) && spec.image.transport == preflight::spec::Transport::UrlOnly {
+        eprintln!(
+            "preflight: {provider} accepts only a public URL for the image: check {0} with \
+             `preflight check --provider {provider} {0}`, upload it, and pass the link to --image",
+            args.image
+        );
+        return Ok(exit::USAGE);
+    }
+    let image = match image_input(&args.image, &spec, args.force)? {
+        Ok(i) => i,
+        Err(code) => return Ok(code),
+    };
+    let inputs = Inputs {
+        provider,
+        model,
+        mode,
+        orientation,
+        image,
+        video_url: args.video.clone(),
+        prompt: args.prompt.clone(),
+        negative_prompt: args.negative_prompt.clone(),
+        keep_sound,
+    };
+    if let Err(e) = inputs.validate() {
+        return fail(e);
+    }
+    let mut timing = Timing::from_env();
+    timing.wait_timeout = Duration::from_secs(args.wait.timeout);
+    let client = match connect(provider, args.conn.base_url.clone(), &timing) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let journal = open_journal(&args.conn.journal)?;
+    let done = match submit::submit(
+        &client,
+        &journal,
+        &inputs,
+        args.again,
+        &timing,
+        &mut |l: &str| note(l),
+    ) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let row = done.record().clone();
+    {
+        let mut out = io::stdout().lock();
+        match &done {
+            Submitted::Created(_) => writeln!(out, "created {provider} task {} (journal row {})", row.display_id(), row.id)?,
+            Submitted::Recovered(_) => writeln!(out, "found {provider} task {} from an earlier, interrupted submission (journal row {})", row.display_id(), row.id)?,
+            Submitted::Existing(_) => writeln!(
+                out,
+                "already submitted: {provider} task {} ({}, journal row {}); not paying twice (use --again for a new task)",
+                row.display_id(), row.status, row.id
+            )?,
+        }
+    }
+    if args.wait.wait {
+        follow(&client, &journal, &row, &args.wait, true)
+    } else {
+        println!(
+            "follow it with `preflight status {} --wait`",
+            row.display_id()
+        );
+        Ok(exit::OK)
+    }
+}
+
+pub fn run_status(args: StatusArgs) -> Result<i32> {
+    let journal = open_journal(&args.conn.journal)?;
+    let mut timing = Timing::from_env();
+    timing.wait_timeout = Duration::from_secs(args.wait.timeout);
+    let row = journal.find(&args.task)?;
+    let Some(row) = row else {
+        let Some(p) = &args.provider else {
+            eprintln!(
+                "preflight: task {} is not in the journal {}; give --provider to ask the provider anyway",
+                args.task,
+                journal.path().display()
+            );
+            return Ok(exit::USAGE);
+        };
+        let provider: Provider = p.parse()?;
+        let client = match connect(provider, args.conn.base_url.clone(), &timing) {
+            Ok(c) => c,
+            Err(code) => return Ok(code),
+        };
+        return match client.query(&args.task) {
+            Ok(t) => {
+                println!(
+                    "{provider} {}: {} {}",
+                    args.task,
+                    t.status.name(),
+                    t.videos.join(" ")
+                );
+                Ok(exit::OK)
+            }
+            Err(e) => fail(e),
+        };
+    };
+    let provider: Provider = row.provider.parse()?;
+    let base = args
+        .conn
+        .base_url
+        .clone()
+        .or_else(|| std::env::var(base_url_env(provider)).ok())
+        .or_else(|| Some(row.base_url.clone()));
+    let client = match connect(provider, base, &timing) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    follow(&client, &journal, &row, &args.wait, false)
+}
+
+pub fn run_tasks(args: TasksArgs) -> Result<i32> {
+    let journal = open_journal(&args.journal)?;
+    let rows = journal.list()?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        for r in &rows {
+            serde_json::to_writer(&mut out, r)?;
+            writeln!(out)?;
+        }
+        return Ok(exit::OK);
+    }
+    if rows.is_empty() {
+        writeln!(out, "no tasks in {}", journal.path().display())?;
+        return Ok(exit::OK);
+    }
+    writeln!(
+        out,
+        "{:<5} {:<12} {:<34} {:<11} {:<16} RESULT",
+        "ROW", "PROVIDER", "TASK", "STATUS", "MODEL"
+    )?;
+    for r in &rows {
+        writeln!(
+            out,
+            "{:<5} {:<12} {:<34} {:<11} {:<16} {}",
+            format!("#{}", r.id),
+            r.provider,
+            r.display_id(),
+            r.status,
+            format!("{} {}", r.model, r.mode),
+            r.result_path
+                .as_deref()
+                .or(r.message.as_deref())
+                .unwrap_or("")
+        )?;
+    }
+    Ok(exit::OK)
+}
+
+/// Used by `--help` texts in cli.rs.
+pub fn submit_after_help() -> String {
+    format!("{SUBMIT_HELP}{ENV_HELP}{EXIT_HELP}")
+}
+
+pub fn env_after_help() -> String {
+    format!("{ENV_HELP}{EXIT_HELP}")
+}
