@@ -34,18 +34,37 @@ pub fn conform(
     let max_bytes = target.max_bytes.or(spec.video.max_bytes);
     if target.mode == Mode::Remux {
         let keep_audio = matches!(target.audio, AudioPlan::Copy);
-        match remux(input, keep_audio, target.keyframe_cut, output) {
-            Ok(()) => {
-                let size = fs::metadata(output)?.len();
-                if max_bytes.is_none_or(|m| size <= m) {
-                    return Ok(Action::Remuxed);
-                }
-            }
-            Err(RemuxError::NoKeyframe) => {}
-            Err(RemuxError::Failed(e)) => return Err(e),
+        let mut cut = target.keyframe_cut;
+        let mut resolved = None;
+        if let Window::Auto { max_us } = target.window {
+            // Copy only when the best window starts the file: the cut then falls
+            // on a keyframe inside it.
+            let (start, len) = auto_window(input, facts, target, max_us)?;
+            resolved = Some(Window::Fixed {
+                start_us: start,
+                duration_us: len,
+            });
+            cut = if start == 0 {
+                cut.map(|(lo, hi)| (lo, hi.min(len)))
+            } else {
+                None
+            };
         }
-        // No keyframe in range, or the copy is over the byte limit: re-encode.
-        let _ = fs::remove_file(output);
+        let copy_possible = resolved.is_none() || cut.is_some();
+        if copy_possible {
+            match remux(input, keep_audio, cut, output) {
+                Ok(()) => {
+                    let size = fs::metadata(output)?.len();
+                    if max_bytes.is_none_or(|m| size <= m) {
+                        return Ok(Action::Remuxed);
+                    }
+                }
+                Err(RemuxError::NoKeyframe) => {}
+                Err(RemuxError::Failed(e)) => return Err(e),
+            }
+            // No keyframe in range, or the copy is over the byte limit.
+            let _ = fs::remove_file(output);
+        }
         let mut fallback = target.clone();
         fallback.mode = Mode::Reencode;
         if let AudioPlan::Copy = fallback.audio {
@@ -54,10 +73,18 @@ pub fn conform(
                 sample_rate: AUDIO_RATE,
             };
         }
-        if let Window::Fixed { start_us, .. } = fallback.window {
+        let keep_us = fallback.max_frames * SECOND_US / u64::from(fallback.fps.max(1));
+        if let Some(w) = resolved {
+            fallback.window = w;
+        }
+        if let Window::Fixed {
+            start_us,
+            duration_us,
+        } = fallback.window
+        {
             fallback.window = Window::Fixed {
                 start_us,
-                duration_us: fallback.max_frames * SECOND_US / u64::from(fallback.fps.max(1)),
+                duration_us: duration_us.min(keep_us),
             };
         }
         return reencode(input, facts, &fallback, max_bytes, output);
@@ -79,10 +106,7 @@ fn reencode(
             duration_us,
         } => (start_us, Some(duration_us)),
         Window::Auto { max_us } => {
-            let scenes = detect_scenes(input, target.threads)?;
-            let duration = scenes.duration_us.max(facts.duration_us);
-            let (start, len) =
-                choose_window(duration, &scenes.cuts_us, scenes.content_start_us, max_us);
+            let (start, len) = auto_window(input, facts, target, max_us)?;
             (start, Some(len))
         }
     };
@@ -117,6 +141,23 @@ fn reencode(
         "could not encode under {} bytes in {BUDGET_ATTEMPTS} attempts",
         max_bytes.unwrap_or(0)
     )))
+}
+
+/// `--segment auto`: the longest cut-free window, from a low-resolution decode.
+fn auto_window(
+    input: &Path,
+    facts: &VideoFacts,
+    target: &Target,
+    max_us: u64,
+) -> Result<(u64, u64), FixError> {
+    let scenes = detect_scenes(input, target.threads)?;
+    let duration = scenes.duration_us.min(facts.duration_us.max(1));
+    Ok(choose_window(
+        duration,
+        &scenes.cuts_us,
+        scenes.content_start_us,
+        max_us,
+    ))
 }
 
 /// The next attempt's rate control after a pass wrote `size` bytes over `max`:

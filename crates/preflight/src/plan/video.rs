@@ -427,7 +427,6 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
     let needs_reencode = !stream_ok
         || too_short
         || too_big
-        || auto_segment
         || (too_long && options.start_us.is_some_and(|s| s > 0))
         || (options.keep_sound && !audio_copyable);
     let needs_remux = container_bad || moov_bad || extra_streams || too_long || drop_audio;
@@ -505,22 +504,35 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             let lo = rules.min_duration_us + frame_us;
             let hi = rules.max_duration_us.saturating_sub(frame_us);
             keyframe_cut = Some((lo, hi));
-            window = Window::Fixed {
-                start_us,
-                duration_us: hi,
-            };
-            steps.push(step(
-                VideoOp::TrimAtKeyframe { min_us: lo, max_us: hi },
-                "video.duration.max",
-                format!(
-                    "{} s is over the {} s maximum: cut at a keyframe between {} s and {} s{} (re-encoded if none falls there)",
-                    secs(facts.duration_us),
-                    secs(rules.max_duration_us),
-                    secs(lo),
-                    secs(hi),
-                    if start_us > 0 { format!(" from {} s", secs(start_us)) } else { String::new() }
-                ),
-            ));
+            if auto_segment {
+                window = Window::Auto { max_us: hi };
+                steps.push(step(
+                    VideoOp::TrimAuto { max_us: hi },
+                    "video.duration.max",
+                    format!(
+                        "{} s is over the {} s maximum: keep the longest cut-free stretch of at most {} s; copied up to a keyframe when it starts the file, re-encoded otherwise",
+                        secs(facts.duration_us),
+                        secs(rules.max_duration_us),
+                        secs(hi)
+                    ),
+                ));
+            } else {
+                window = Window::Fixed {
+                    start_us,
+                    duration_us: hi,
+                };
+                steps.push(step(
+                    VideoOp::TrimAtKeyframe { min_us: lo, max_us: hi },
+                    "video.duration.max",
+                    format!(
+                        "{} s is over the {} s maximum: cut at a keyframe between {} s and {} s (re-encoded if none falls there)",
+                        secs(facts.duration_us),
+                        secs(rules.max_duration_us),
+                        secs(lo),
+                        secs(hi),
+                    ),
+                ));
+            }
         }
         let audio = if !audio_present {
             AudioPlan::None
@@ -580,13 +592,28 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             format!("rotation flag {}°", facts.rotation),
         )
     } else if geometry_change {
-        ("video.size.even", "the picture size changes".into())
+        let rule = [
+            "video.width.max",
+            "video.height.max",
+            "video.width.min",
+            "video.height.min",
+        ]
+        .into_iter()
+        .find(|r| violated(r))
+        .unwrap_or("video.size.even");
+        (
+            rule,
+            format!("{}x{} does not fit", facts.width, facts.height),
+        )
     } else if too_big {
         ("video.bytes.max", format!("{} bytes", facts.bytes))
     } else if too_short {
         ("video.duration.min", "the clip is lengthened".into())
-    } else if auto_segment {
-        ("video.duration.max", "the kept window is cut-free".into())
+    } else if too_long {
+        (
+            "video.duration.max",
+            "the kept window does not start at a keyframe".into(),
+        )
     } else {
         (
             "video.container",
@@ -943,7 +970,7 @@ mod tests {
             ..FixOptions::default()
         };
         let plan = plan_video(&f, &kling(Orientation::Video), &auto);
-        assert_eq!(plan.mode(), Mode::Reencode);
+        assert_eq!(plan.mode(), Mode::Remux);
         assert!(matches!(plan.target.unwrap().window, Window::Auto { .. }));
     }
 
