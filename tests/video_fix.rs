@@ -454,17 +454,45 @@ fn a_panorama_too_wide_for_the_limits_is_scaled_then_padded() {
     let mut spec = kling(Orientation::Video);
     spec.video.max_side = Some(2000);
     spec.video.min_side = 600;
-    let out = dir.path().join("p.mp4");
-    repair(
-        &video("wide_4096x1024.mp4"),
-        &spec,
-        &preflight::FixOptions::default(),
-        &out,
-    );
-    verify(&out, &limits(&spec), true);
-    let p = ffprobe(&out);
-    assert_eq!(p["streams"][0]["width"], 2000);
-    assert_eq!(p["streams"][0]["height"], 600);
+    for fill in ["border", "#ff0000", "blur", "mirror"] {
+        let options = preflight::FixOptions {
+            pad: fill.parse().unwrap(),
+            ..preflight::FixOptions::default()
+        };
+        let out = dir
+            .path()
+            .join(format!("p-{}.mp4", fill.trim_start_matches('#')));
+        repair(&video("wide_4096x1024.mp4"), &spec, &options, &out);
+        verify(&out, &limits(&spec), true);
+        let p = ffprobe(&out);
+        assert_eq!(p["streams"][0]["width"], 2000, "{fill}");
+        assert_eq!(p["streams"][0]["height"], 600, "{fill}");
+        // The bars (50 rows above and below the picture) are filled as asked:
+        // a red fill is red, a mirror repeats the picture's edge.
+        let top = band(&out, 0);
+        if fill == "#ff0000" {
+            assert!(
+                top[0] > 200 && top[1] < 60 && top[2] < 60,
+                "{fill}: {top:?}"
+            );
+        }
+    }
+}
+
+/// Mean RGB of the top 40 rows of the frame at 1 s.
+fn band(path: &Path, y: u32) -> [u8; 3] {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", "1", "-i"])
+        .arg(path)
+        .args(["-frames:v", "1", "-vf"])
+        .arg(format!(
+            "crop=iw:40:0:{y},scale=1:1:flags=area,format=rgb24"
+        ))
+        .args(["-f", "rawvideo", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert_eq!(out.stdout.len(), 3, "{}", path.display());
+    [out.stdout[0], out.stdout[1], out.stdout[2]]
 }
 
 #[test]
@@ -573,4 +601,28 @@ fn damaged_videos_fail_cleanly_and_leave_nothing() {
         "{:?}",
         files_in(out.path())
     );
+}
+
+#[test]
+fn uhd_60fps_is_scaled_and_capped_at_30fps_when_reencoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = kling(Orientation::Video);
+    spec.video.max_side = Some(1920);
+    let out = dir.path().join("u.mp4");
+    let fixed = repair(
+        &video("uhd_3840x2160_60fps.mp4"),
+        &spec,
+        &preflight::FixOptions::default(),
+        &out,
+    );
+    assert_eq!(fixed.action, preflight::Action::Reencoded);
+    verify(&out, &limits(&spec), true);
+    let p = ffprobe(&out);
+    let v = &p["streams"][0];
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(1920), Some(1080))
+    );
+    assert_eq!(v["r_frame_rate"], "30/1");
+    assert_eq!(v["avg_frame_rate"], "30/1");
 }

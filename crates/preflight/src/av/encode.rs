@@ -449,7 +449,7 @@ fn pad_filter(pad: PadTo, pw: u32, ph: u32, rgb: [u8; 3]) -> String {
             // Bars filled with the picture's edges flipped, one axis after the
             // other; a bar wider than the picture keeps the rest in `colour`.
             let mut s = String::new();
-            let (top, bottom) = (y, h - y - ph);
+            let (top, bottom) = (y, h.saturating_sub(y + ph));
             if top > 0 || bottom > 0 {
                 let (t, b) = (top.min(ph), bottom.min(ph));
                 s.push_str(&format!(",pad={pw}:{h}:0:{y}:color={colour}"));
@@ -467,7 +467,7 @@ fn pad_filter(pad: PadTo, pw: u32, ph: u32, rgb: [u8; 3]) -> String {
                     ));
                 }
             }
-            let (left, right) = (x, w - x - pw);
+            let (left, right) = (x, w.saturating_sub(x + pw));
             if left > 0 || right > 0 {
                 let (l, r) = (left.min(pw), right.min(pw));
                 s.push_str(&format!(",pad={w}:{h}:{x}:0:color={colour}"));
@@ -643,8 +643,11 @@ pub(super) fn x264_options(t: &Target, rate: RateControl) -> ff::Dictionary<'sta
     let mut d = ff::Dictionary::new();
     d.set("preset", X264_PRESET);
     d.set("profile", "high");
+    // libavcodec's default is one thread; "auto" is what the ffmpeg CLI sets.
     if t.threads > 0 {
         d.set("threads", &t.threads.to_string());
+    } else {
+        d.set("threads", "auto");
     }
     match rate {
         RateControl::Quality { crf } => d.set("crf", &crf.to_string()),
