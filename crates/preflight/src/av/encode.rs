@@ -242,8 +242,10 @@ fn drain_video(
         match decoder.receive_frame(decoded) {
             Ok(()) => {}
             Err(e) if is_damage(&e) => {
+                // Noted, and the loop ends: a decoder that keeps failing must
+                // not spin. The file fails once the decode is over.
                 damage.note(at_us);
-                continue;
+                return Ok(());
             }
             Err(_) => return Ok(()),
         }
@@ -791,7 +793,7 @@ impl AudioInput {
                 Ok(()) => {}
                 Err(e) if is_damage(&e) => {
                     damage.note(self.last_us);
-                    continue;
+                    return Ok(());
                 }
                 Err(_) => return Ok(()),
             }
@@ -1006,8 +1008,8 @@ impl AudioEncoder {
     ) -> Result<(), FixError> {
         while self.emitted < total {
             let mut frame = match input.next_tail() {
-                Some(f) => f,
-                None => self.silence((total - self.emitted).min(1024) as usize),
+                Some(f) if f.samples() > 0 => f,
+                _ => self.silence((total - self.emitted).min(1024) as usize),
             };
             let left = total - self.emitted;
             if frame.samples() as u64 > left {

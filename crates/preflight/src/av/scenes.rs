@@ -129,7 +129,11 @@ impl Scan {
                     }
                     self.frame(frame)?;
                 }
-                Err(e) if is_damage(&e) => damage.note(at_us),
+                Err(e) if is_damage(&e) => {
+                    // Noted; a decoder that keeps failing must not spin.
+                    damage.note(at_us);
+                    return Ok(());
+                }
                 Err(_) => return Ok(()),
             }
         }
