@@ -626,3 +626,49 @@ fn uhd_60fps_is_scaled_and_capped_at_30fps_when_reencoded() {
     assert_eq!(v["r_frame_rate"], "30/1");
     assert_eq!(v["avg_frame_rate"], "30/1");
 }
+
+#[test]
+fn check_deep_reports_a_black_start_and_segment_auto_skips_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("black_start.mp4");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:s=480x360:r=24:d=1.5",
+        ])
+        .args(["-f", "lavfi", "-i", "testsrc2=s=480x360:r=24:d=6"])
+        .args(["-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let scenes = preflight::scenes(&input).unwrap();
+    assert!(
+        (1_400_000..=1_600_000).contains(&scenes.content_start_us),
+        "{scenes:?}"
+    );
+    // The switch from black to the picture may count as one cut, no more.
+    assert!(scenes.cuts_us.len() <= 1, "{scenes:?}");
+    let mut spec = kling(Orientation::Video);
+    spec.video.max_duration_us = 5_000_000;
+    let out = dir.path().join("o.mp4");
+    repair(&input, &spec, &preflight::FixOptions::default(), &out);
+    verify(&out, &limits(&spec), false);
+    // The first frame of the output is the test pattern, not black.
+    let first = thumb(&out, 0.0);
+    let mean = first.iter().map(|&p| f64::from(p)).sum::<f64>() / first.len() as f64;
+    assert!(mean > 40.0, "starts black: mean luma {mean}");
+}
