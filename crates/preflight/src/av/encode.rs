@@ -249,9 +249,6 @@ fn drain_video(
             }
             Err(_) => return Ok(()),
         }
-        if decoded.is_corrupt() {
-            damage.note(at_us);
-        }
         if video.done {
             continue;
         }
@@ -260,7 +257,12 @@ fn drain_video(
         };
         let t_us = to_us(ts, tb) - origin_us;
         if t_us < start_us {
+            // Frames before the window (decoded from the keyframe the seek
+            // landed on) may lack references in open-GOP streams: not damage.
             continue;
+        }
+        if decoded.is_corrupt() {
+            damage.note(t_us);
         }
         if end_us.is_some_and(|end| t_us >= end) {
             video.done = true;
