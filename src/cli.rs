@@ -97,6 +97,10 @@ pub struct CheckArgs {
     /// Also look at hidden files and folders.
     #[arg(long)]
     pub hidden: bool,
+    /// Also decode every video (slower): hard cuts and leading black or frozen
+    /// frames are reported as warnings, damaged frames as errors.
+    #[arg(long)]
+    pub deep: bool,
     /// Files and folders to check.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -153,10 +157,11 @@ pub struct RepairArgs {
     /// Where a too-long video starts, in seconds.
     #[arg(long, value_name = "SECONDS")]
     pub start: Option<f64>,
-    /// Which window of a too-long video to keep: `start` (from --start or 0) or
-    /// `auto` (the longest continuous shot that fits, skipping leading black or
-    /// frozen frames and hard cuts).
-    #[arg(long, default_value = "start", value_parser = ["start", "auto"])]
+    /// Which window of a too-long video to keep: `auto` (the default: the
+    /// longest continuous shot that fits, skipping leading black or frozen frames
+    /// and hard cuts, since the service truncates the motion at a cut) or `start`
+    /// (from --start or 0; giving --start implies it).
+    #[arg(long, default_value = "auto", value_parser = ["start", "auto"])]
     pub segment: String,
     /// How a video shorter than 3 s is lengthened: pingpong (forward then
     /// backward, no jump), loop, or freeze (hold the last frame).

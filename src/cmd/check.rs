@@ -50,8 +50,14 @@ pub fn run(args: CheckArgs) -> Result<i32> {
             Ok(f) => {
                 let outcome = match preflight::probe(&f.path) {
                     Ok(facts) => {
-                        let report = check(&facts, &spec);
-                        Outcome::Checked(facts, report)
+                        let mut report = check(&facts, &spec);
+                        match deep_warnings(&f.path, &facts, args.deep) {
+                            Ok(warnings) => {
+                                report.warnings.extend(warnings);
+                                Outcome::Checked(facts, report)
+                            }
+                            Err(e) => Outcome::Failed(e.to_string()),
+                        }
                     }
                     Err(e) => Outcome::Failed(e.to_string()),
                 };
@@ -84,6 +90,44 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     } else {
         exit::OK
     })
+}
+
+/// `--deep`: decode the video and report hard cuts and a still start.
+fn deep_warnings(
+    path: &std::path::Path,
+    facts: &MediaFacts,
+    deep: bool,
+) -> Result<Vec<preflight::Warning>, preflight::FixError> {
+    if !deep || !matches!(facts, MediaFacts::Video(_)) {
+        return Ok(Vec::new());
+    }
+    let scenes = preflight::scenes(path)?;
+    let mut warnings = Vec::new();
+    if !scenes.cuts_us.is_empty() {
+        let times: Vec<String> = scenes
+            .cuts_us
+            .iter()
+            .map(|us| format!("{:.2} s", *us as f64 / 1e6))
+            .collect();
+        warnings.push(preflight::Warning {
+            rule: "video.cuts.none",
+            message: format!(
+                "hard cut{} at {}; the service truncates the motion at a cut (fix --segment auto keeps the longest shot)",
+                if times.len() == 1 { "" } else { "s" },
+                times.join(", ")
+            ),
+        });
+    }
+    if scenes.content_start_us > 0 {
+        warnings.push(preflight::Warning {
+            rule: "video.start.moving",
+            message: format!(
+                "black or frozen for the first {:.2} s",
+                scenes.content_start_us as f64 / 1e6
+            ),
+        });
+    }
+    Ok(warnings)
 }
 
 fn json_line<'a>(path: &std::path::Path, outcome: &'a Outcome) -> CheckLine<'a> {

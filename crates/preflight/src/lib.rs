@@ -16,6 +16,7 @@ pub mod probe;
 pub mod spec;
 pub mod walk;
 
+pub use av::Scenes;
 pub use check::{check, Report, Value, Violation, Warning};
 pub use error::ProbeError;
 pub use facts::{
@@ -36,4 +37,10 @@ pub fn base64_image(
     use base64::Engine as _;
     let bytes = imaging::compliant_bytes(path, spec, options)?;
     Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// Hard cuts and leading black or frozen frames of the video at `path`, from a
+/// low-resolution pass over every frame (`check --deep`, `--segment auto`).
+pub fn scenes(path: &std::path::Path) -> Result<Scenes, FixError> {
+    av::detect_scenes(path, 0)
 }

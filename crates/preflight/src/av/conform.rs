@@ -1,18 +1,184 @@
-//! Video conform. PLACEHOLDER until the video repair lands.
+//! Carries out a video plan: remux when the plan allows it (falling back to a
+//! re-encode when no keyframe gives a length within the limits), otherwise one
+//! re-encode pass; under a byte limit, passes that overshoot are repeated at a
+//! lower bitrate, so an over-limit file is never returned.
 
+use std::fs;
 use std::path::Path;
 
+use super::encode::{encode, Pass};
+use super::remux::{remux, RemuxError};
+use super::scenes::detect_scenes;
 use crate::facts::VideoFacts;
 use crate::fix::{Action, FixError};
-use crate::plan::video::VideoPlan;
-use crate::spec::Spec;
+use crate::plan::video::{
+    budget_bitrate, choose_window, AudioPlan, Mode, RateControl, Target, VideoPlan, Window,
+    AUDIO_BITRATE, AUDIO_RATE,
+};
+use crate::spec::{Spec, SECOND_US};
+
+/// Encode attempts under a byte limit before giving up.
+const BUDGET_ATTEMPTS: usize = 5;
 
 pub fn conform(
-    _input: &Path,
-    _facts: &VideoFacts,
-    _plan: &VideoPlan,
-    _spec: &Spec,
-    _output: &Path,
+    input: &Path,
+    facts: &VideoFacts,
+    plan: &VideoPlan,
+    spec: &Spec,
+    output: &Path,
 ) -> Result<Action, FixError> {
-    Err(FixError::Video("video repair is not available yet".into()))
+    super::init();
+    let Some(target) = plan.target.as_ref() else {
+        return Err(FixError::Video("nothing to do: the plan is a copy".into()));
+    };
+    let max_bytes = target.max_bytes.or(spec.video.max_bytes);
+    if target.mode == Mode::Remux {
+        let keep_audio = matches!(target.audio, AudioPlan::Copy);
+        let mut cut = target.keyframe_cut;
+        let mut resolved = None;
+        if let Window::Auto { max_us } = target.window {
+            // Copy only when the best window starts the file: the cut then falls
+            // on a keyframe inside it.
+            let (start, len) = auto_window(input, facts, target, max_us)?;
+            resolved = Some(Window::Fixed {
+                start_us: start,
+                duration_us: len,
+            });
+            cut = if start == 0 {
+                cut.map(|(lo, hi)| (lo, hi.min(len)))
+            } else {
+                None
+            };
+        }
+        let copy_possible = resolved.is_none() || cut.is_some();
+        if copy_possible {
+            match remux(input, keep_audio, cut, output) {
+                Ok(()) => {
+                    let size = fs::metadata(output)?.len();
+                    if max_bytes.is_none_or(|m| size <= m) {
+                        return Ok(Action::Remuxed);
+                    }
+                }
+                Err(RemuxError::NoKeyframe) => {}
+                Err(RemuxError::Failed(e)) => return Err(e),
+            }
+            // No keyframe in range, or the copy is over the byte limit.
+            let _ = fs::remove_file(output);
+        }
+        let mut fallback = target.clone();
+        fallback.mode = Mode::Reencode;
+        if let AudioPlan::Copy = fallback.audio {
+            fallback.audio = AudioPlan::Aac {
+                bitrate: AUDIO_BITRATE,
+                sample_rate: AUDIO_RATE,
+            };
+        }
+        let keep_us = fallback.max_frames * SECOND_US / u64::from(fallback.fps.max(1));
+        if let Some(w) = resolved {
+            fallback.window = w;
+        }
+        if let Window::Fixed {
+            start_us,
+            duration_us,
+        } = fallback.window
+        {
+            fallback.window = Window::Fixed {
+                start_us,
+                duration_us: duration_us.min(keep_us),
+            };
+        }
+        return reencode(input, facts, &fallback, max_bytes, output);
+    }
+    reencode(input, facts, target, max_bytes, output)
+}
+
+fn reencode(
+    input: &Path,
+    facts: &VideoFacts,
+    target: &Target,
+    max_bytes: Option<u64>,
+    output: &Path,
+) -> Result<Action, FixError> {
+    let (start_us, duration_us) = match target.window {
+        Window::Whole => (0, None),
+        Window::Fixed {
+            start_us,
+            duration_us,
+        } => (start_us, Some(duration_us)),
+        Window::Auto { max_us } => {
+            let (start, len) = auto_window(input, facts, target, max_us)?;
+            (start, Some(len))
+        }
+    };
+    let fps = u64::from(target.fps.max(1));
+    let min_us = target.min_frames * SECOND_US / fps;
+    let available = duration_us.unwrap_or(facts.duration_us);
+    // Keep one second of slack: the probe's duration may include a longer audio
+    // track.
+    let may_extend = available < min_us + SECOND_US;
+    let out_us = (available.min(target.max_frames * SECOND_US / fps)).max(min_us);
+
+    let mut rate = target.rate;
+    for _ in 0..BUDGET_ATTEMPTS {
+        let pass = Pass {
+            target,
+            start_us,
+            duration_us,
+            rate,
+            may_extend,
+        };
+        encode(input, &pass, output)?;
+        let size = fs::metadata(output)?.len();
+        match max_bytes {
+            Some(max) if size > max => {
+                rate = lower(rate, size, max, out_us, target);
+                fs::remove_file(output)?;
+            }
+            _ => return Ok(Action::Reencoded),
+        }
+    }
+    Err(FixError::Video(format!(
+        "could not encode under {} bytes in {BUDGET_ATTEMPTS} attempts",
+        max_bytes.unwrap_or(0)
+    )))
+}
+
+/// `--segment auto`: the longest cut-free window, from a low-resolution decode.
+fn auto_window(
+    input: &Path,
+    facts: &VideoFacts,
+    target: &Target,
+    max_us: u64,
+) -> Result<(u64, u64), FixError> {
+    let scenes = detect_scenes(input, target.threads)?;
+    let duration = scenes.duration_us.min(facts.duration_us.max(1));
+    Ok(choose_window(
+        duration,
+        &scenes.cuts_us,
+        scenes.content_start_us,
+        max_us,
+    ))
+}
+
+/// The next attempt's rate control after a pass wrote `size` bytes over `max`:
+/// the budget bitrate, scaled down by how far the pass overshot, and at least
+/// 20 % lower than the last attempt.
+fn lower(rate: RateControl, size: u64, max: u64, out_us: u64, target: &Target) -> RateControl {
+    let audio = match target.audio {
+        AudioPlan::Aac { bitrate, .. } => bitrate,
+        _ => 0,
+    };
+    let overshoot = max as f64 / size.max(1) as f64;
+    let (crf, previous) = match rate {
+        RateControl::Quality { crf } => (crf, budget_bitrate(max, out_us, audio)),
+        RateControl::Budget {
+            crf, video_bitrate, ..
+        } => (crf, video_bitrate),
+    };
+    let next = (previous as f64 * (0.8f64).min(overshoot * 0.95)).max(20_000.0) as u64;
+    RateControl::Budget {
+        crf,
+        video_bitrate: next,
+        max_bytes: max,
+    }
 }

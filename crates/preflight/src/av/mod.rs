@@ -1,13 +1,28 @@
 //! Everything that touches FFmpeg lives below this module, behind a narrow
-//! interface: the rest of the crate sees facts and errors, never FFmpeg types.
+//! interface: the rest of the crate sees facts, plans and errors, never FFmpeg
+//! types.
+//!
+//! - `probe`: facts from headers and a bounded packet sample;
+//! - `conform`: carries out a video plan (remux or re-encode, byte budget);
+//! - `scenes`: a low-resolution decode that finds hard cuts and leading black or
+//!   frozen frames (`--segment auto`, `check --deep`).
+//!
+//! Each file's whole pipeline (demux → decode → filter → encode → mux) runs on
+//! the calling thread; FFmpeg's own codec threads are the only others.
 
+mod common;
 mod conform;
+mod encode;
 mod probe;
+mod remux;
+mod scenes;
 
 use std::sync::Once;
 
 pub use conform::conform;
 pub use probe::probe_video;
+pub(crate) use scenes::detect_scenes;
+pub use scenes::Scenes;
 
 /// FFmpeg's global set-up, once per process. Its own logging is silenced: every
 /// failure reaches the user as a per-file error instead.

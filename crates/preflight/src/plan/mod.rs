@@ -164,7 +164,9 @@ impl Default for FixOptions {
             pad: PadFill::Border,
             keep_sound: true,
             start_us: None,
-            segment: SegmentMode::Start,
+            // A window with a hard cut in it is truncated by the service: the
+            // longest cut-free stretch is what users pay for.
+            segment: SegmentMode::Auto,
             extend: ExtendMode::Pingpong,
             max_fps: 30,
             video_threads: 0,

@@ -1,0 +1,154 @@
+//! Pieces the remuxer, the encoder and the scene detector share: opening the
+//! input, choosing its streams, reading packets with errors reported, decoding
+//! with damaged data counted rather than ignored.
+
+use std::path::Path;
+
+use ff::media::Type as Medium;
+use ffmpeg_next as ff;
+
+use crate::fix::FixError;
+
+pub(super) fn video_error(what: impl std::fmt::Display) -> FixError {
+    FixError::Video(what.to_string())
+}
+
+pub(super) fn open_input(path: &Path) -> Result<ff::format::context::Input, FixError> {
+    super::init();
+    ff::format::input(&path).map_err(|e| video_error(format!("cannot open the video: {e}")))
+}
+
+fn is_cover_art(stream: &ff::format::stream::Stream) -> bool {
+    stream
+        .disposition()
+        .contains(ff::format::stream::Disposition::ATTACHED_PIC)
+}
+
+/// The video stream the probe described: FFmpeg's best, unless it is cover art.
+pub(super) fn video_stream(input: &ff::format::context::Input) -> Result<usize, FixError> {
+    input
+        .streams()
+        .best(Medium::Video)
+        .filter(|s| !is_cover_art(s))
+        .or_else(|| {
+            input
+                .streams()
+                .find(|s| s.parameters().medium() == Medium::Video && !is_cover_art(s))
+        })
+        .map(|s| s.index())
+        .ok_or_else(|| video_error("no video stream"))
+}
+
+pub(super) fn audio_stream(input: &ff::format::context::Input) -> Option<usize> {
+    input.streams().best(Medium::Audio).map(|s| s.index())
+}
+
+/// The container's start time in microseconds (0 when unknown).
+pub(super) fn start_time_us(input: &ff::format::context::Input) -> i64 {
+    // SAFETY: reading a plain field of the open format context.
+    let start = unsafe { (*input.as_ptr()).start_time };
+    if start == ff::ffi::AV_NOPTS_VALUE {
+        0
+    } else {
+        start
+    }
+}
+
+/// `ts` in `tb` as microseconds.
+pub(super) fn to_us(ts: i64, tb: ff::Rational) -> i64 {
+    if tb.denominator() == 0 {
+        return 0;
+    }
+    (i128::from(ts) * i128::from(tb.numerator()) * 1_000_000 / i128::from(tb.denominator())) as i64
+}
+
+/// Microseconds as a timestamp in `tb`.
+pub(super) fn from_us(us: i64, tb: ff::Rational) -> i64 {
+    if tb.numerator() == 0 {
+        return 0;
+    }
+    (i128::from(us) * i128::from(tb.denominator()) / (i128::from(tb.numerator()) * 1_000_000))
+        as i64
+}
+
+/// Reads the next packet. `Ok(false)` at the end of the file; a read error in
+/// the middle of the file is an error, never a silent end.
+pub(super) fn read_packet(
+    input: &mut ff::format::context::Input,
+    packet: &mut ff::Packet,
+    last_us: i64,
+) -> Result<bool, FixError> {
+    match packet.read(input) {
+        Ok(()) => Ok(true),
+        Err(ff::Error::Eof) => Ok(false),
+        Err(e) => Err(video_error(format!(
+            "the file is damaged after {:.2} s: {e}",
+            last_us.max(0) as f64 / 1e6
+        ))),
+    }
+}
+
+/// Most corrupt packets a decode tolerates: none. A clip with broken packets
+/// would be uploaded with smeared or grey frames the provider still bills; the
+/// user is told where the damage starts instead.
+pub(super) struct DamageCount {
+    pub count: u64,
+    pub first_us: Option<i64>,
+}
+
+impl DamageCount {
+    pub fn new() -> Self {
+        DamageCount {
+            count: 0,
+            first_us: None,
+        }
+    }
+
+    pub fn note(&mut self, at_us: i64) {
+        self.count += 1;
+        self.first_us.get_or_insert(at_us);
+    }
+
+    pub fn check(&self) -> Result<(), FixError> {
+        match self.first_us {
+            None => Ok(()),
+            Some(at) => Err(video_error(format!(
+                "{} packet{} could not be decoded, starting at {:.2} s: the file is damaged",
+                self.count,
+                if self.count == 1 { "" } else { "s" },
+                at.max(0) as f64 / 1e6
+            ))),
+        }
+    }
+}
+
+/// Whether a decoder error means damaged data (counted) rather than a state
+/// the loop handles (`EAGAIN`, end of stream).
+pub(super) fn is_damage(e: &ff::Error) -> bool {
+    !matches!(e, ff::Error::Eof) && !is_again(e)
+}
+
+pub(super) fn is_again(e: &ff::Error) -> bool {
+    matches!(e, ff::Error::Other { errno } if *errno == ff::util::error::EAGAIN)
+}
+
+/// A video decoder for `stream`, with `threads` threads (0: FFmpeg decides).
+pub(super) fn video_decoder(
+    input: &ff::format::context::Input,
+    stream: usize,
+    threads: usize,
+) -> Result<ff::decoder::Video, FixError> {
+    let st = input
+        .stream(stream)
+        .ok_or_else(|| video_error("no video stream"))?;
+    let mut ctx = ff::codec::context::Context::from_parameters(st.parameters())
+        .map_err(|e| video_error(format!("cannot read the video stream's parameters: {e}")))?;
+    ctx.set_threading(ff::codec::threading::Config {
+        kind: ff::codec::threading::Type::Frame,
+        count: threads,
+        ..Default::default()
+    });
+    ctx.decoder()
+        .video()
+        .map_err(|e| video_error(format!("no decoder for this video codec: {e}")))
+}

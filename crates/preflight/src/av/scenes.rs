@@ -1,0 +1,242 @@
+//! Hard cuts and leading black or frozen frames, from a decode of the video
+//! reduced to a 64×36 grey thumbnail per frame (the decode itself is full size;
+//! everything after it is a few kilobytes). Memory does not grow with length.
+
+use std::path::Path;
+
+use ff::software::scaling::{Context as Scaler, Flags};
+use ffmpeg_next as ff;
+use serde::Serialize;
+
+use super::common::{
+    is_damage, open_input, read_packet, start_time_us, to_us, video_decoder, video_error,
+    video_stream, DamageCount,
+};
+use crate::fix::FixError;
+
+const THUMB_W: u32 = 64;
+const THUMB_H: u32 = 36;
+/// Mean absolute luma difference (0–255) between consecutive thumbnails above
+/// which a frame starts a new shot, if it is also far above the recent motion.
+const CUT_DIFF: f64 = 28.0;
+/// How many times the recent average difference a cut must exceed.
+const CUT_RATIO: f64 = 4.0;
+/// Mean luma under which a frame counts as black.
+const BLACK_LUMA: f64 = 18.0;
+/// Mean difference under which a frame repeats the previous one.
+const FROZEN_DIFF: f64 = 0.6;
+
+/// What a scene scan found. Times are microseconds from the start of the file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Scenes {
+    /// Start times of new shots (hard cuts).
+    pub cuts_us: Vec<u64>,
+    /// End of leading black or frozen frames (0 when the motion starts at once).
+    pub content_start_us: u64,
+    /// Time of the last decoded frame plus one frame.
+    pub duration_us: u64,
+    pub frames: u64,
+}
+
+/// Decodes the video stream of `path` and finds its cuts. `threads`: decoder
+/// threads (0: FFmpeg decides).
+pub fn detect_scenes(path: &Path, threads: usize) -> Result<Scenes, FixError> {
+    let mut ictx = open_input(path)?;
+    let v_index = video_stream(&ictx)?;
+    let tb = ictx
+        .stream(v_index)
+        .map(|s| s.time_base())
+        .ok_or_else(|| video_error("no video stream"))?;
+    let origin_us = start_time_us(&ictx);
+    let mut decoder = video_decoder(&ictx, v_index, threads)?;
+    let mut state = Scan::new(origin_us, tb);
+    let mut damage = DamageCount::new();
+    let mut packet = ff::Packet::empty();
+    let mut frame = ff::frame::Video::empty();
+    let mut last_us = 0;
+    while read_packet(&mut ictx, &mut packet, last_us)? {
+        if packet.stream() != v_index {
+            continue;
+        }
+        if let Some(t) = packet.pts().or(packet.dts()) {
+            last_us = to_us(t, tb) - origin_us;
+        }
+        if let Err(e) = decoder.send_packet(&packet) {
+            if is_damage(&e) {
+                damage.note(last_us);
+                continue;
+            }
+        }
+        state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
+    }
+    // Flush: the decoder holds reordered frames until end of stream.
+    let _ = decoder.send_eof();
+    state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
+    damage.check()?;
+    if state.frames == 0 {
+        return Err(video_error("the video stream has no decodable frames"));
+    }
+    Ok(state.finish())
+}
+
+struct Scan {
+    origin_us: i64,
+    tb: ff::Rational,
+    scaler: Option<(Scaler, ff::format::Pixel, u32, u32)>,
+    thumb: ff::frame::Video,
+    previous: Vec<u8>,
+    current: Vec<u8>,
+    recent: f64,
+    frames: u64,
+    cuts: Vec<u64>,
+    content_start: Option<u64>,
+    first_content: Vec<u8>,
+    last_us: u64,
+    frame_us: u64,
+}
+
+impl Scan {
+    fn new(origin_us: i64, tb: ff::Rational) -> Scan {
+        Scan {
+            origin_us,
+            tb,
+            scaler: None,
+            thumb: ff::frame::Video::empty(),
+            previous: Vec::new(),
+            current: Vec::new(),
+            recent: 0.0,
+            frames: 0,
+            cuts: Vec::new(),
+            content_start: None,
+            first_content: Vec::new(),
+            last_us: 0,
+            frame_us: 0,
+        }
+    }
+
+    fn drain(
+        &mut self,
+        decoder: &mut ff::decoder::Video,
+        frame: &mut ff::frame::Video,
+        damage: &mut DamageCount,
+        at_us: i64,
+    ) -> Result<(), FixError> {
+        loop {
+            match decoder.receive_frame(frame) {
+                Ok(()) => {
+                    if frame.is_corrupt() {
+                        damage.note(at_us);
+                    }
+                    self.frame(frame)?;
+                }
+                Err(e) if is_damage(&e) => {
+                    // Noted; a decoder that keeps failing must not spin.
+                    damage.note(at_us);
+                    return Ok(());
+                }
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    fn frame(&mut self, frame: &ff::frame::Video) -> Result<(), FixError> {
+        let (fmt, w, h) = (frame.format(), frame.width(), frame.height());
+        if w == 0 || h == 0 {
+            return Ok(());
+        }
+        let stale =
+            !matches!(&self.scaler, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h);
+        if stale {
+            let scaler = Scaler::get(
+                fmt,
+                w,
+                h,
+                ff::format::Pixel::GRAY8,
+                THUMB_W,
+                THUMB_H,
+                Flags::AREA,
+            )
+            .map_err(|e| video_error(format!("cannot scale the picture: {e}")))?;
+            self.scaler = Some((scaler, fmt, w, h));
+        }
+        if let Some((scaler, ..)) = self.scaler.as_mut() {
+            scaler
+                .run(frame, &mut self.thumb)
+                .map_err(|e| video_error(format!("cannot scale the picture: {e}")))?;
+        }
+        let stride = self.thumb.stride(0);
+        let data = self.thumb.data(0);
+        self.current.clear();
+        for row in 0..THUMB_H as usize {
+            let start = row * stride;
+            if let Some(line) = data.get(start..start + THUMB_W as usize) {
+                self.current.extend_from_slice(line);
+            }
+        }
+        let t_us = frame
+            .timestamp()
+            .map(|ts| (to_us(ts, self.tb) - self.origin_us).max(0) as u64)
+            .unwrap_or(self.last_us + self.frame_us);
+        if self.frames > 0 && t_us > self.last_us {
+            let step = t_us - self.last_us;
+            self.frame_us = if self.frame_us == 0 {
+                step
+            } else {
+                self.frame_us.min(step)
+            };
+        }
+        let mean = mean(&self.current);
+        if self.content_start.is_none() {
+            let frozen = self.frames > 0 && diff(&self.current, &self.first_content) < FROZEN_DIFF;
+            if mean < BLACK_LUMA {
+                // Still black.
+            } else if self.first_content.is_empty() {
+                self.first_content = self.current.clone();
+            } else if !frozen {
+                // Motion begins: the content starts with the last frame that
+                // matched the first non-black one.
+                self.content_start = Some(self.last_us);
+            }
+        }
+        if self.frames > 0 && self.previous.len() == self.current.len() {
+            let d = diff(&self.current, &self.previous);
+            if d > CUT_DIFF && d > CUT_RATIO * self.recent.max(1.0) {
+                self.cuts.push(t_us);
+            } else {
+                self.recent = 0.8 * self.recent + 0.2 * d;
+            }
+        }
+        std::mem::swap(&mut self.previous, &mut self.current);
+        self.last_us = t_us;
+        self.frames += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> Scenes {
+        let content_start_us = self.content_start.unwrap_or(0);
+        Scenes {
+            cuts_us: self.cuts,
+            content_start_us,
+            duration_us: self.last_us + self.frame_us,
+            frames: self.frames,
+        }
+    }
+}
+
+fn mean(pixels: &[u8]) -> f64 {
+    if pixels.is_empty() {
+        return 0.0;
+    }
+    pixels.iter().map(|&p| f64::from(p)).sum::<f64>() / pixels.len() as f64
+}
+
+fn diff(a: &[u8], b: &[u8]) -> f64 {
+    if a.is_empty() || a.len() != b.len() {
+        return f64::MAX;
+    }
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x.abs_diff(y)))
+        .sum::<f64>()
+        / a.len() as f64
+}
