@@ -166,11 +166,16 @@ fn has_sound(path: &Path) -> bool {
         .any(|s| s["codec_type"] == "audio")
 }
 
+/// Every file below `dir`, hidden temporary files included; the fixer's own
+/// manifest folder (`.preflight`) is not an output and is left out.
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut all = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
             let p = e.path();
+            if p.file_name().is_some_and(|n| n == ".preflight") {
+                continue;
+            }
             if p.is_dir() {
                 all.extend(files_in(&p));
             } else {
