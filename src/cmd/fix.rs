@@ -71,11 +71,17 @@ pub fn run(args: FixArgs) -> Result<i32> {
     // Outputs are claimed in input order so that two inputs that would land on
     // the same name (a.png → a.jpg beside a.jpg) are told apart deterministically.
     let claimed = std::sync::Mutex::new(HashMap::<PathBuf, PathBuf>::new());
+    // A dry run writes nothing, even when --out is given.
+    let out_dir = if args.dry_run {
+        None
+    } else {
+        args.out.as_deref()
+    };
     let lines: Vec<FixLine> = pool.install(|| {
         found
             .into_par_iter()
             .map(|entry| match entry {
-                Ok(f) => fix_one(&f, &spec, &options, args.out.as_deref(), &claimed),
+                Ok(f) => fix_one(&f, &spec, &options, out_dir, &claimed),
                 Err(e) => failed(&e.path, e.message, None),
             })
             .collect()

@@ -1,0 +1,129 @@
+//! Encoding, and the search for the best quality that fits the byte budget.
+//!
+//! JPEG: jpeg-encoder (AVX2), baseline, 4:2:0, optimised Huffman tables, no
+//! metadata but an RGB ICC profile. PNG: the `png` crate through `image`.
+
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, ImageEncoder};
+use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+
+use super::Raster;
+use crate::fix::FixError;
+use crate::plan::image::{OutputFormat, JPEG_MAX_SIDE};
+
+/// The quality used when the budget allows it: visually lossless for photos.
+pub(crate) const JPEG_QUALITY_TOP: u8 = 92;
+/// The lowest quality tried before the picture is made smaller instead.
+pub(crate) const JPEG_QUALITY_FLOOR: u8 = 50;
+
+pub(crate) fn jpeg(img: &Raster, quality: u8) -> Result<Vec<u8>, FixError> {
+    let err = |e: jpeg_encoder::EncodingError| FixError::Image(format!("JPEG encode: {e}"));
+    if img.width > JPEG_MAX_SIDE || img.height > JPEG_MAX_SIDE {
+        return Err(FixError::Image(format!(
+            "{}x{} is over JPEG's largest side of {JPEG_MAX_SIDE} px",
+            img.width, img.height
+        )));
+    }
+    let color = match img.channels {
+        3 => ColorType::Rgb,
+        // The alpha channel is ignored by the encoder; callers flatten first.
+        4 => ColorType::Rgba,
+        n => return Err(FixError::Image(format!("JPEG encode: {n} channels"))),
+    };
+    // About 1 bit per pixel is typical at high quality; grow from there.
+    let mut out = Vec::with_capacity((img.width as usize * img.height as usize / 6).max(4096));
+    let mut encoder = Encoder::new(&mut out, quality);
+    encoder.set_sampling_factor(SamplingFactor::R_4_2_0);
+    encoder.set_optimized_huffman_tables(true);
+    if let Some(icc) = &img.icc {
+        encoder.add_icc_profile(icc).map_err(err)?;
+    }
+    encoder
+        .encode(&img.data, img.width as u16, img.height as u16, color)
+        .map_err(err)?;
+    Ok(out)
+}
+
+pub(crate) fn png(img: &Raster, best: bool) -> Result<Vec<u8>, FixError> {
+    let mut out = Vec::new();
+    let compression = if best {
+        CompressionType::Best
+    } else {
+        CompressionType::Fast
+    };
+    let mut encoder = PngEncoder::new_with_quality(&mut out, compression, FilterType::Adaptive);
+    if let Some(icc) = &img.icc {
+        // PNG takes any ICC profile; the error case is for other formats.
+        let _ = encoder.set_icc_profile(icc.clone());
+    }
+    let color = match img.channels {
+        3 => ExtendedColorType::Rgb8,
+        4 => ExtendedColorType::Rgba8,
+        n => return Err(FixError::Image(format!("PNG encode: {n} channels"))),
+    };
+    encoder
+        .write_image(&img.data, img.width, img.height, color)
+        .map_err(|e| FixError::Image(format!("PNG encode: {e}")))?;
+    Ok(out)
+}
+
+/// The outcome of fitting one canvas into the budget.
+pub(crate) enum Fit {
+    /// The encoded file, and the JPEG quality used.
+    Fits(Vec<u8>, Option<u8>),
+    /// Even the smallest encoding is over the budget: `smallest` bytes.
+    TooBig { smallest: u64 },
+}
+
+/// The best encoding of `img` in `format` that is at most `max_bytes`: for
+/// JPEG the highest quality from `JPEG_QUALITY_TOP` down to
+/// `JPEG_QUALITY_FLOOR` that fits (binary search over the encoded size); for
+/// PNG fast compression, then the best compression.
+pub(crate) fn fit(
+    img: &Raster,
+    format: OutputFormat,
+    max_bytes: Option<u64>,
+) -> Result<Fit, FixError> {
+    let fits = |b: &[u8]| max_bytes.is_none_or(|m| b.len() as u64 <= m);
+    match format {
+        OutputFormat::Png => {
+            let fast = png(img, false)?;
+            if fits(&fast) {
+                return Ok(Fit::Fits(fast, None));
+            }
+            let best = png(img, true)?;
+            if fits(&best) {
+                return Ok(Fit::Fits(best, None));
+            }
+            Ok(Fit::TooBig {
+                smallest: best.len() as u64,
+            })
+        }
+        OutputFormat::Jpeg => {
+            let top = jpeg(img, JPEG_QUALITY_TOP)?;
+            if fits(&top) {
+                return Ok(Fit::Fits(top, Some(JPEG_QUALITY_TOP)));
+            }
+            let floor = jpeg(img, JPEG_QUALITY_FLOOR)?;
+            if !fits(&floor) {
+                return Ok(Fit::TooBig {
+                    smallest: floor.len() as u64,
+                });
+            }
+            // Invariant: `lo` fits (its bytes in `best`), everything above `hi` does not.
+            let (mut lo, mut hi) = (JPEG_QUALITY_FLOOR, JPEG_QUALITY_TOP - 1);
+            let mut best = floor;
+            while lo < hi {
+                let mid = lo + (hi - lo).div_ceil(2);
+                let bytes = jpeg(img, mid)?;
+                if fits(&bytes) {
+                    lo = mid;
+                    best = bytes;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            Ok(Fit::Fits(best, Some(lo)))
+        }
+    }
+}
