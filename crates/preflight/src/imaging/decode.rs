@@ -6,7 +6,6 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::heif;
@@ -70,11 +69,8 @@ pub(crate) fn decode(path: &Path, facts: &ImageFacts) -> Result<Raster, FixError
         .ok()
         .flatten()
         .filter(|p| is_rgb_icc(p));
-    let orientation =
-        Orientation::from_exif(facts.orientation).unwrap_or(Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
-    img.apply_orientation(orientation);
-    Ok(into_raster(img, icc))
+    let img = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    Ok(into_raster(img, icc).orient(facts.orientation))
 }
 
 /// 8-bit RGB or RGBA, moving the buffer when it already is.

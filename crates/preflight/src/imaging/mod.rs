@@ -30,6 +30,57 @@ pub(crate) struct Raster {
 }
 
 impl Raster {
+    /// The pixels turned as EXIF orientation `exif` (1–8) says, so that they
+    /// stand as displayed. Works in 64×64 tiles to stay in cache.
+    pub(crate) fn orient(self, exif: u8) -> Raster {
+        match self.channels {
+            3 => self.orient_n::<3>(exif),
+            _ => self.orient_n::<4>(exif),
+        }
+    }
+
+    fn orient_n<const C: usize>(self, exif: u8) -> Raster {
+        if !(2..=8).contains(&exif) {
+            return self;
+        }
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (ow, oh) = if exif >= 5 { (h, w) } else { (w, h) };
+        // Source pixel of output pixel (x, y).
+        let source = |x: usize, y: usize| -> usize {
+            let (sx, sy) = match exif {
+                2 => (w - 1 - x, y),
+                3 => (w - 1 - x, h - 1 - y),
+                4 => (x, h - 1 - y),
+                5 => (y, x),
+                6 => (y, h - 1 - x),
+                7 => (w - 1 - y, h - 1 - x),
+                _ => (w - 1 - y, x), // 8
+            };
+            sy * w + sx
+        };
+        let src = &self.data;
+        let mut data = vec![0u8; ow * oh * C];
+        const TILE: usize = 64;
+        for ty in (0..oh).step_by(TILE) {
+            for tx in (0..ow).step_by(TILE) {
+                for y in ty..(ty + TILE).min(oh) {
+                    let row = &mut data[y * ow * C..(y + 1) * ow * C];
+                    for x in tx..(tx + TILE).min(ow) {
+                        let s = source(x, y) * C;
+                        row[x * C..x * C + C].copy_from_slice(&src[s..s + C]);
+                    }
+                }
+            }
+        }
+        Raster {
+            width: ow as u32,
+            height: oh as u32,
+            channels: self.channels,
+            data,
+            icc: self.icc,
+        }
+    }
+
     /// Any pixel not fully opaque.
     fn has_transparency(&self) -> bool {
         self.channels == 4 && self.data.chunks_exact(4).any(|p| p[3] < 255)
@@ -214,4 +265,53 @@ pub fn compliant_bytes(
         return Err(FixError::StillNotCompliant(report.violations));
     }
     Ok(rendered.bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::metadata::Orientation;
+    use image::{DynamicImage, RgbImage};
+
+    #[test]
+    fn orient_matches_the_image_crate_for_all_eight() {
+        let (w, h) = (5u32, 3u32);
+        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        for exif in 1..=8u8 {
+            let mut reference = DynamicImage::ImageRgb8(img.clone());
+            reference.apply_orientation(Orientation::from_exif(exif).unwrap());
+            let ours = Raster {
+                width: w,
+                height: h,
+                channels: 3,
+                data: img.as_raw().clone(),
+                icc: None,
+            }
+            .orient(exif);
+            assert_eq!(
+                (ours.width, ours.height),
+                (reference.width(), reference.height())
+            );
+            assert_eq!(
+                ours.data,
+                reference.to_rgb8().into_raw(),
+                "orientation {exif}"
+            );
+        }
+    }
+
+    #[test]
+    fn flatten_and_drop_alpha() {
+        let r = Raster {
+            width: 2,
+            height: 1,
+            channels: 4,
+            data: vec![10, 20, 30, 255, 200, 0, 0, 0],
+            icc: None,
+        };
+        assert!(r.has_transparency());
+        let flat = r.flatten([255, 255, 255]);
+        assert_eq!(flat.channels, 3);
+        assert_eq!(flat.data, vec![10, 20, 30, 255, 255, 255]);
+    }
 }

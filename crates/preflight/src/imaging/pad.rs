@@ -23,21 +23,17 @@ enum Edge {
     Right,
 }
 
-/// The per-channel median of the `depth` outermost rows or columns at `edge`.
+/// The colour of the `depth` outermost rows or columns at `edge`: the edge's
+/// pixels sorted by brightness, and the middle fifth of them averaged. This is
+/// a colour the edge really has (a per-channel median can mix channels of
+/// different pixels into a tint none of them has), robust to a minority of
+/// other colours (a red block in a corner) and to JPEG noise.
 fn edge_colour(img: &Raster, edge: Edge, depth: u32) -> [u8; 4] {
     let c = img.channels as usize;
     let (w, h) = (img.width as usize, img.height as usize);
-    let mut hist = vec![[0u32; 256]; c];
-    let mut count = 0u32;
-    let mut add = |x: usize, y: usize| {
-        let p = (y * w + x) * c;
-        for (ch, bins) in hist.iter_mut().enumerate() {
-            bins[img.data[p + ch] as usize] += 1;
-        }
-        count += 1;
-    };
     let rows = (depth as usize).min(h);
     let cols = (depth as usize).min(w);
+    let mut coords = Vec::new();
     match edge {
         Edge::Top | Edge::Bottom => {
             for i in 0..rows {
@@ -46,9 +42,7 @@ fn edge_colour(img: &Raster, edge: Edge, depth: u32) -> [u8; 4] {
                 } else {
                     h - 1 - i
                 };
-                for x in 0..w {
-                    add(x, y);
-                }
+                coords.extend((0..w).map(|x| (x, y)));
             }
         }
         Edge::Left | Edge::Right => {
@@ -58,25 +52,31 @@ fn edge_colour(img: &Raster, edge: Edge, depth: u32) -> [u8; 4] {
                 } else {
                     w - 1 - i
                 };
-                for y in 0..h {
-                    add(x, y);
-                }
+                coords.extend((0..h).map(|y| (x, y)));
             }
         }
     }
-    let mut out = [255u8; 4];
-    for (ch, bins) in hist.iter().enumerate() {
-        let half = count.div_ceil(2);
-        let mut seen = 0;
-        for (value, n) in bins.iter().enumerate() {
-            seen += n;
-            if seen >= half {
-                out[ch] = value as u8;
-                break;
-            }
+    let mut pixels: Vec<(u32, [u8; 4])> = coords
+        .into_iter()
+        .map(|(x, y)| {
+            let p = (y * w + x) * c;
+            let mut px = [255u8; 4];
+            px[..c].copy_from_slice(&img.data[p..p + c]);
+            let luma = 299 * px[0] as u32 + 587 * px[1] as u32 + 114 * px[2] as u32;
+            (luma, px)
+        })
+        .collect();
+    pixels.sort_unstable_by_key(|(luma, _)| *luma);
+    let n = pixels.len();
+    let middle = &pixels[n * 2 / 5..(n * 3 / 5).max(n * 2 / 5 + 1).min(n)];
+    let mut sum = [0u64; 4];
+    for (_, px) in middle {
+        for ch in 0..4 {
+            sum[ch] += px[ch] as u64;
         }
     }
-    out
+    let k = middle.len() as u64;
+    sum.map(|s| ((s + k / 2) / k) as u8)
 }
 
 /// Index into `0..n` of the pixel `d` steps beyond an edge, reflected back
