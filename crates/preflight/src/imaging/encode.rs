@@ -129,3 +129,65 @@ pub(crate) fn fit(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(w: u32, h: u32) -> Raster {
+        let mut state = 0x2545_f491_u32;
+        let data = (0..w * h * 3)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 24) as u8
+            })
+            .collect();
+        Raster {
+            width: w,
+            height: h,
+            channels: 3,
+            data,
+            icc: None,
+        }
+    }
+
+    #[test]
+    fn the_budget_gets_the_highest_quality_that_fits() {
+        let img = noise(192, 128);
+        let at = |q| jpeg(&img, q, true).unwrap().len() as u64;
+        let budget = at(71) - 1; // q71 just misses, lower qualities fit
+        let Fit::Fits(bytes, Some(q)) = fit(&img, OutputFormat::Jpeg, Some(budget)).unwrap() else {
+            panic!("a budget above the floor fits");
+        };
+        assert!(bytes.len() as u64 <= budget);
+        assert_eq!(q, 70);
+        assert!(at(q + 1) > budget);
+        // Without pressure the top quality is used; below the floor, nothing fits.
+        let Fit::Fits(_, Some(q)) = fit(&img, OutputFormat::Jpeg, None).unwrap() else {
+            panic!()
+        };
+        assert_eq!(q, JPEG_QUALITY_TOP);
+        let floor = at(JPEG_QUALITY_FLOOR);
+        assert!(matches!(
+            fit(&img, OutputFormat::Jpeg, Some(floor - 1)).unwrap(),
+            Fit::TooBig { smallest } if smallest == floor
+        ));
+    }
+
+    #[test]
+    fn png_falls_back_to_best_compression() {
+        let img = noise(64, 64);
+        let fast = png(&img, false).unwrap().len() as u64;
+        let best = png(&img, true).unwrap().len() as u64;
+        match fit(&img, OutputFormat::Png, Some(best.max(fast))).unwrap() {
+            Fit::Fits(bytes, None) => assert!(bytes.len() as u64 <= best.max(fast)),
+            _ => panic!("fits"),
+        }
+        assert!(matches!(
+            fit(&img, OutputFormat::Png, Some(best.min(fast) - 1)).unwrap(),
+            Fit::TooBig { .. }
+        ));
+    }
+}
