@@ -19,7 +19,7 @@ if ! command -v ffprobe >/dev/null || ! command -v ffmpeg >/dev/null; then missi
 # /usr/bin/identify comes only with ImageMagick itself.
 if [ ! -x /usr/bin/identify ]; then missing+=(imagemagick); fi
 if ! command -v vips >/dev/null; then missing+=(libvips-tools); fi
-# /usr/bin/time -v measures peak memory in benches/compare_video.sh.
+# GNU time: peak memory in benches/compare_images.sh and compare_video.sh.
 if [ ! -x /usr/bin/time ]; then missing+=(time); fi
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,46 +1,808 @@
-//! Image plans. PLACEHOLDER until the image repair lands: plans only copies.
+//! Image plans: the smallest list of operations that makes a picture acceptable,
+//! each tied to the rule it fixes. Pure: the final geometry and format are
+//! decided here from the facts alone; `imaging` only carries them out.
+//!
+//! Order of the operations: orient → colour/depth → flatten → resize → pad →
+//! encode (convert) → fit the byte budget.
 
 use serde::Serialize;
 
-use super::{FixOptions, Step};
-use crate::check::check_image;
-use crate::facts::ImageFacts;
-use crate::spec::Spec;
+use super::{FixOptions, PadFill, Step};
+use crate::check::{check_image, Report};
+use crate::facts::{ColorModel, ImageFacts, ImageFormat};
+use crate::probe::MAX_IMAGE_PIXELS;
+use crate::spec::{ImageRules, Spec};
 
+/// The largest side a baseline JPEG can record (16-bit fields).
+pub const JPEG_MAX_SIDE: u32 = 65_535;
+
+/// Formats the repair writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    Jpeg,
+    Png,
+}
+
+impl OutputFormat {
+    pub fn image_format(self) -> ImageFormat {
+        match self {
+            OutputFormat::Jpeg => ImageFormat::Jpeg,
+            OutputFormat::Png => ImageFormat::Png,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "jpg",
+            OutputFormat::Png => "png",
+        }
+    }
+}
+
+/// One operation on the pixels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum ImageOp {
-    Unsupported,
+    /// Turn the pixels as the EXIF orientation (1–8) says, and drop the tag.
+    Orient { exif: u8 },
+    /// CMYK / YCCK samples converted to RGB.
+    ToRgb,
+    /// 16-bit (or deeper) samples reduced to 8 bits.
+    ToEightBit,
+    /// Transparency laid over a solid colour (the output format has no alpha).
+    Flatten { onto: [u8; 3] },
+    /// Uniform scale of the whole picture to `width` × `height`.
+    Resize { width: u32, height: u32 },
+    /// Centred on a `width` × `height` canvas; the picture's top-left corner
+    /// lands at (`left`, `top`).
+    Pad {
+        width: u32,
+        height: u32,
+        left: u32,
+        top: u32,
+        fill: PadFill,
+    },
+    /// Written in another format.
+    Convert { to: OutputFormat },
+    /// Encoded at the best quality that fits `max_bytes`, scaled down step by
+    /// step (keeping the minimum side and the aspect window) when even the
+    /// lowest quality does not.
+    FitBudget { max_bytes: u64 },
+}
+
+/// Where the (scaled) picture sits on the output canvas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Layout {
+    /// The picture after scaling.
+    pub content_width: u32,
+    pub content_height: u32,
+    /// The output canvas (equal to the content when no bars are added).
+    pub width: u32,
+    pub height: u32,
+    pub left: u32,
+    pub top: u32,
+}
+
+impl Layout {
+    pub fn is_padded(&self) -> bool {
+        self.width != self.content_width || self.height != self.content_height
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImagePlan {
     pub steps: Vec<Step<ImageOp>>,
+    /// The format written when the plan is not a copy.
+    pub output: OutputFormat,
+    /// Whether the output format differs from the input's.
+    pub converts: bool,
+    /// The displayed size of the input (EXIF orientation applied).
+    pub source_width: u32,
+    pub source_height: u32,
+    /// The planned geometry (before any budget downscale).
+    pub layout: Layout,
+    pub fill: PadFill,
+    /// Transparency is kept (PNG output of a picture with alpha).
+    pub keep_alpha: bool,
+    pub max_bytes: Option<u64>,
 }
 
 impl ImagePlan {
+    /// Nothing to change: the output is a byte-for-byte copy.
     pub fn is_copy(&self) -> bool {
         self.steps.is_empty()
     }
+
+    /// `Some("jpg")` / `Some("png")` when the format changes; `None` keeps the
+    /// input's extension.
     pub fn output_extension(&self) -> Option<&'static str> {
-        None
+        (!self.is_copy() && self.converts).then(|| self.output.extension())
     }
+
     pub fn steps(&self) -> &[Step<ImageOp>] {
         &self.steps
     }
 }
 
-pub fn plan_image(facts: &ImageFacts, spec: &Spec, _options: &FixOptions) -> ImagePlan {
+/// Why the geometry could not be planned (only for rules that contradict
+/// themselves; none of the providers' do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeometryConflict;
+
+/// The largest side the output may have under `rules`.
+fn max_side(rules: &ImageRules) -> u64 {
+    rules.max_side.unwrap_or(u32::MAX).min(JPEG_MAX_SIDE) as u64
+}
+
+/// Content size when its long side is `long`: the short side follows exactly
+/// the source's proportion, rounded to the nearest pixel (at least 1).
+fn content_for(w: u32, h: u32, long: u64) -> (u64, u64) {
+    let (w, h) = (w as u64, h as u64);
+    let (l0, s0) = (w.max(h), w.min(h));
+    let short = ((2 * long * s0 + l0) / (2 * l0)).max(1);
+    if w >= h {
+        (long, short)
+    } else {
+        (short, long)
+    }
+}
+
+fn ceil_div(a: u64, b: u64) -> u64 {
+    a.div_ceil(b)
+}
+
+/// The smallest canvas that holds `cw` × `ch` inside the aspect window.
+fn canvas_for(cw: u64, ch: u64, rules: &ImageRules) -> (u64, u64) {
+    let (max, min) = (rules.max_aspect, rules.min_aspect);
+    let (mut cw2, mut ch2) = (cw, ch);
+    // Too wide: taller canvas.  cw * max.den <= H * max.num
+    if cw2 * max.den as u64 > ch2 * max.num as u64 {
+        ch2 = ceil_div(cw2 * max.den as u64, max.num as u64);
+    }
+    // Too tall: wider canvas.  W * min.den >= ch * min.num
+    if cw2 * (min.den as u64) < ch2 * (min.num as u64) {
+        cw2 = ceil_div(ch2 * min.num as u64, min.den as u64);
+    }
+    (cw2, ch2)
+}
+
+fn layout_for(w: u32, h: u32, long: u64, rules: &ImageRules) -> (u64, u64, u64, u64) {
+    let (cw, ch) = content_for(w, h, long);
+    let (width, height) = canvas_for(cw, ch, rules);
+    (cw, ch, width, height)
+}
+
+fn meets_min(w: u32, h: u32, long: u64, rules: &ImageRules) -> bool {
+    let (_, _, cw, ch) = layout_for(w, h, long, rules);
+    cw.min(ch) >= rules.min_side as u64
+}
+
+fn meets_max(w: u32, h: u32, long: u64, rules: &ImageRules) -> bool {
+    let (_, _, cw, ch) = layout_for(w, h, long, rules);
+    cw.max(ch) <= max_side(rules) && cw * ch <= MAX_IMAGE_PIXELS
+}
+
+/// Smallest `long` in `lo..=hi` where `ok` holds (`ok` monotone, true at `hi`).
+fn first_true(mut lo: u64, mut hi: u64, ok: impl Fn(u64) -> bool) -> u64 {
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+/// Largest `long` in `lo..=hi` where `ok` holds (`ok` monotone, true at `lo`).
+fn last_true(mut lo: u64, mut hi: u64, ok: impl Fn(u64) -> bool) -> u64 {
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if ok(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// The geometry for a `w` × `h` picture: scaled as little as possible (up only
+/// to reach the minimum side, down only to respect the maximum side and the
+/// decode limit), then padded, centred, into the aspect window. `cap_long`
+/// limits the scaled picture's long side further (the byte budget's steps);
+/// the minimum side wins over it.
+pub fn fit(
+    w: u32,
+    h: u32,
+    rules: &ImageRules,
+    cap_long: Option<u64>,
+) -> Result<Layout, GeometryConflict> {
+    if w == 0 || h == 0 {
+        return Err(GeometryConflict);
+    }
+    let long0 = w.max(h) as u64;
+    let min_ok = |l: u64| meets_min(w, h, l, rules);
+    let max_ok = |l: u64| meets_max(w, h, l, rules);
+    // The smallest long side that meets the minimum: padding to the aspect
+    // window lifts the short side to at least 2/5 of the long one.
+    let upper = long0 + 4 * rules.min_side as u64 + 16;
+    if !min_ok(upper) {
+        return Err(GeometryConflict);
+    }
+    let low = first_true(1, upper, min_ok);
+    let mut long = long0.max(low);
+    if !max_ok(long) {
+        if !max_ok(1) {
+            return Err(GeometryConflict);
+        }
+        long = last_true(1, long, max_ok);
+    }
+    if let Some(cap) = cap_long {
+        long = long.min(cap.max(1));
+    }
+    if long < low {
+        long = low;
+    }
+    if !min_ok(long) || !max_ok(long) {
+        return Err(GeometryConflict);
+    }
+    let (cw, ch, width, height) = layout_for(w, h, long, rules);
+    Ok(Layout {
+        content_width: cw as u32,
+        content_height: ch as u32,
+        width: width as u32,
+        height: height as u32,
+        left: ((width - cw) / 2) as u32,
+        top: ((height - ch) / 2) as u32,
+    })
+}
+
+/// The colour transparency is laid on when the output cannot keep it.
+fn flatten_colour(fill: PadFill) -> [u8; 3] {
+    match fill {
+        PadFill::Color(c) => c,
+        _ => [255, 255, 255],
+    }
+}
+
+fn first_violated(report: &Report, rules: &[&'static str]) -> Option<&'static str> {
+    rules.iter().copied().find(|r| report.has(r))
+}
+
+pub fn plan_image(facts: &ImageFacts, spec: &Spec, options: &FixOptions) -> ImagePlan {
+    let rules = &spec.image;
     let report = check_image(facts, spec);
+    let (w, h) = (facts.width.max(1), facts.height.max(1));
+    let fill = options.pad;
+
+    let allowed = |f: ImageFormat| rules.formats.contains(&f);
+    let over_budget = report.has("image.bytes.max");
+    // Keep JPEG as JPEG and PNG as PNG; anything else becomes JPEG, or PNG when
+    // it has transparency to keep. A PNG without alpha that is over the budget
+    // becomes JPEG: PNG cannot trade quality for bytes.
+    let output = match facts.format {
+        ImageFormat::Jpeg if allowed(ImageFormat::Jpeg) => OutputFormat::Jpeg,
+        ImageFormat::Png
+            if allowed(ImageFormat::Png)
+                && (facts.has_alpha || !over_budget || !allowed(ImageFormat::Jpeg)) =>
+        {
+            OutputFormat::Png
+        }
+        _ if facts.has_alpha && allowed(ImageFormat::Png) => OutputFormat::Png,
+        _ if allowed(ImageFormat::Jpeg) => OutputFormat::Jpeg,
+        _ => OutputFormat::Png,
+    };
+    let converts = output.image_format() != facts.format;
+    let keep_alpha = facts.has_alpha && output == OutputFormat::Png;
+
+    let mut steps = Vec::new();
+    fn push(steps: &mut Vec<Step<ImageOp>>, op: ImageOp, rule: &'static str, reason: String) {
+        steps.push(Step { op, rule, reason });
+    }
+
+    if facts.orientation > 1 {
+        push(
+            &mut steps,
+            ImageOp::Orient {
+                exif: facts.orientation,
+            },
+            "image.orientation.none",
+            format!(
+                "EXIF orientation {}: turn the pixels so the picture stands as displayed \
+                 ({}x{}) and drop the tag",
+                facts.orientation, facts.width, facts.height
+            ),
+        );
+    }
+    if matches!(facts.color_model, ColorModel::Cmyk | ColorModel::Ycck) {
+        push(
+            &mut steps,
+            ImageOp::ToRgb,
+            "image.color.rgb",
+            "CMYK samples converted to RGB, the form every decoder shows right".into(),
+        );
+    }
+    if facts.bit_depth > 8 {
+        push(
+            &mut steps,
+            ImageOp::ToEightBit,
+            "image.depth.8bit",
+            format!("{}-bit samples reduced to 8 bits", facts.bit_depth),
+        );
+    }
+    let geometry_wrong = [
+        "image.width.min",
+        "image.height.min",
+        "image.width.max",
+        "image.height.max",
+        "image.aspect.min",
+        "image.aspect.max",
+    ]
+    .iter()
+    .any(|r| report.has(r));
+    let needs_work = !steps.is_empty() || !report.ok() || geometry_wrong;
+
+    // The geometry: unchanged unless a rule (or the decode limit of a
+    // re-encoded picture) asks otherwise.
+    let layout = if needs_work {
+        fit(w, h, rules, None).unwrap_or(Layout {
+            content_width: w,
+            content_height: h,
+            width: w,
+            height: h,
+            left: 0,
+            top: 0,
+        })
+    } else {
+        Layout {
+            content_width: w,
+            content_height: h,
+            width: w,
+            height: h,
+            left: 0,
+            top: 0,
+        }
+    };
+
+    if needs_work {
+        if facts.has_alpha && output == OutputFormat::Jpeg {
+            let onto = flatten_colour(fill);
+            push(
+                &mut steps,
+                ImageOp::Flatten { onto },
+                "image.format",
+                format!(
+                    "JPEG has no transparency: laid over #{:02x}{:02x}{:02x}",
+                    onto[0], onto[1], onto[2]
+                ),
+            );
+        }
+        let (cw, ch) = (layout.content_width, layout.content_height);
+        if (cw, ch) != (w, h) {
+            let up = cw as u64 * ch as u64 > w as u64 * h as u64;
+            let rule = if up {
+                first_violated(&report, &["image.width.min", "image.height.min"])
+                    .unwrap_or("image.width.min")
+            } else {
+                first_violated(&report, &["image.width.max", "image.height.max"])
+                    .unwrap_or("image.pixels.max")
+            };
+            let why = if up {
+                format!("so the short side reaches {} px", rules.min_side)
+            } else if rule == "image.pixels.max" {
+                format!("to stay within the decode limit of {MAX_IMAGE_PIXELS} pixels")
+            } else {
+                format!(
+                    "so no side is over {} px",
+                    rules.max_side.unwrap_or(JPEG_MAX_SIDE)
+                )
+            };
+            push(
+                &mut steps,
+                ImageOp::Resize {
+                    width: cw,
+                    height: ch,
+                },
+                rule,
+                format!(
+                    "scale {w}x{h} {} to {cw}x{ch} (x{:.3}, same in both directions) {why}",
+                    if up { "up" } else { "down" },
+                    cw.max(ch) as f64 / w.max(h) as f64
+                ),
+            );
+        }
+        if layout.is_padded() {
+            let wider = layout.width > cw;
+            let rule = if wider {
+                "image.aspect.min"
+            } else {
+                "image.aspect.max"
+            };
+            let also_min = [("image.width.min", "width"), ("image.height.min", "height")]
+                .iter()
+                .filter(|(r, _)| report.has(r))
+                .map(|(_, side)| {
+                    format!(
+                        "; this also brings the {side} to at least {} px",
+                        rules.min_side
+                    )
+                })
+                .next()
+                .unwrap_or_default();
+            push(
+
+                &mut steps,
+                ImageOp::Pad {
+                    width: layout.width,
+                    height: layout.height,
+                    left: layout.left,
+                    top: layout.top,
+                    fill,
+                },
+                rule,
+                format!(
+                    "pad {cw}x{ch} to {}x{} ({} bars, centred, fill {}) to reach the aspect ratio {}{also_min}",
+                    layout.width,
+                    layout.height,
+                    if wider { "left and right" } else { "top and bottom" },
+                    fill,
+                    if wider { "1:2.5" } else { "2.5:1" },
+                ),
+            );
+        }
+        if converts {
+            push(
+                &mut steps,
+                ImageOp::Convert { to: output },
+                if report.has("image.format") {
+                    "image.format"
+                } else if over_budget {
+                    "image.bytes.max"
+                } else {
+                    "image.format"
+                },
+                format!(
+                    "{} written as {}{}",
+                    facts.format.name(),
+                    output.extension(),
+                    if keep_alpha {
+                        " (keeps the transparency)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        if let (true, Some(max)) = (over_budget, rules.max_bytes) {
+            push(
+
+                &mut steps,
+                ImageOp::FitBudget { max_bytes: max },
+                "image.bytes.max",
+                format!(
+                    "{} bytes is over {max}: best {} quality that fits, then smaller steps if needed",
+                    facts.bytes,
+                    output.extension()
+                ),
+            );
+        }
+    }
+
     ImagePlan {
-        steps: report
-            .violations
-            .iter()
-            .map(|v| Step {
-                op: ImageOp::Unsupported,
-                rule: v.rule,
-                reason: v.message.clone(),
+        steps,
+        output,
+        converts,
+        source_width: w,
+        source_height: h,
+        layout,
+        fill,
+        keep_alpha,
+        max_bytes: rules.max_bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{aspect_at_least, aspect_at_most};
+    use crate::spec::{Model, Orientation, Provider};
+    use proptest::prelude::*;
+
+    fn kling() -> Spec {
+        Spec::lookup(Provider::Kling, Model::KlingV3, Orientation::Video).unwrap()
+    }
+
+    fn facts(format: ImageFormat, w: u32, h: u32) -> ImageFacts {
+        ImageFacts {
+            format,
+            stored_width: w,
+            stored_height: h,
+            width: w,
+            height: h,
+            bytes: 100_000,
+            bit_depth: 8,
+            has_alpha: false,
+            color_model: ColorModel::Rgb,
+            orientation: 1,
+        }
+    }
+
+    fn ops(plan: &ImagePlan) -> Vec<&ImageOp> {
+        plan.steps.iter().map(|s| &s.op).collect()
+    }
+
+    #[test]
+    fn compliant_jpeg_is_a_copy() {
+        let p = plan_image(
+            &facts(ImageFormat::Jpeg, 720, 1280),
+            &kling(),
+            &FixOptions::default(),
+        );
+        assert!(p.is_copy());
+        assert_eq!(p.output_extension(), None);
+    }
+
+    #[test]
+    fn tiny_is_upscaled_to_the_minimum() {
+        let p = plan_image(
+            &facts(ImageFormat::Png, 200, 150),
+            &kling(),
+            &FixOptions::default(),
+        );
+        assert_eq!(
+            ops(&p),
+            vec![&ImageOp::Resize {
+                width: 400,
+                height: 300
+            }]
+        );
+        assert_eq!(p.steps[0].rule, "image.width.min");
+        assert_eq!(p.output_extension(), None);
+    }
+
+    #[test]
+    fn panorama_is_padded_top_and_bottom() {
+        let p = plan_image(
+            &facts(ImageFormat::Jpeg, 3000, 800),
+            &kling(),
+            &FixOptions::default(),
+        );
+        assert_eq!(
+            ops(&p),
+            vec![&ImageOp::Pad {
+                width: 3000,
+                height: 1200,
+                left: 0,
+                top: 200,
+                fill: PadFill::Border
+            }]
+        );
+        assert_eq!(p.steps[0].rule, "image.aspect.max");
+    }
+
+    #[test]
+    fn narrow_strip_is_padded_not_upscaled() {
+        // 200x1000: the bars that fix the aspect also lift the width past 300.
+        let p = plan_image(
+            &facts(ImageFormat::Png, 200, 1000),
+            &kling(),
+            &FixOptions::default(),
+        );
+        assert_eq!(
+            ops(&p),
+            vec![&ImageOp::Pad {
+                width: 400,
+                height: 1000,
+                left: 100,
+                top: 0,
+                fill: PadFill::Border
+            }]
+        );
+        assert!(p.steps[0].reason.contains("width to at least 300"));
+    }
+
+    #[test]
+    fn heic_becomes_jpeg_and_webp_with_alpha_png() {
+        let p = plan_image(
+            &facts(ImageFormat::Heif, 720, 1280),
+            &kling(),
+            &FixOptions::default(),
+        );
+        assert_eq!(
+            ops(&p),
+            vec![&ImageOp::Convert {
+                to: OutputFormat::Jpeg
+            }]
+        );
+        assert_eq!(p.output_extension(), Some("jpg"));
+        let mut f = facts(ImageFormat::Webp, 720, 1280);
+        f.has_alpha = true;
+        let p = plan_image(&f, &kling(), &FixOptions::default());
+        assert_eq!(p.output_extension(), Some("png"));
+        assert!(p.keep_alpha);
+    }
+
+    #[test]
+    fn exif_orientation_is_applied_even_when_compliant() {
+        let mut f = facts(ImageFormat::Jpeg, 720, 1280);
+        f.stored_width = 1280;
+        f.stored_height = 720;
+        f.orientation = 6;
+        let p = plan_image(&f, &kling(), &FixOptions::default());
+        assert_eq!(ops(&p), vec![&ImageOp::Orient { exif: 6 }]);
+        assert_eq!(p.steps[0].rule, "image.orientation.none");
+        assert_eq!(p.output_extension(), None);
+    }
+
+    #[test]
+    fn png_over_budget_without_alpha_becomes_jpeg() {
+        let mut f = facts(ImageFormat::Png, 4000, 3000);
+        f.bytes = 30_000_000;
+        let p = plan_image(&f, &kling(), &FixOptions::default());
+        assert_eq!(p.output, OutputFormat::Jpeg);
+        assert_eq!(
+            ops(&p).last(),
+            Some(&&ImageOp::FitBudget {
+                max_bytes: 10_000_000
             })
-            .collect(),
+        );
+        f.has_alpha = true;
+        let p = plan_image(&f, &kling(), &FixOptions::default());
+        assert_eq!(p.output, OutputFormat::Png);
+    }
+
+    #[test]
+    fn gif_with_alpha_to_jpeg_only_spec_is_flattened() {
+        let mut spec = kling();
+        spec.image.formats = &[ImageFormat::Jpeg];
+        let mut f = facts(ImageFormat::Gif, 720, 1280);
+        f.has_alpha = true;
+        let p = plan_image(&f, &spec, &FixOptions::default());
+        assert!(ops(&p).contains(&&ImageOp::Flatten {
+            onto: [255, 255, 255]
+        }));
+        assert_eq!(p.output, OutputFormat::Jpeg);
+    }
+
+    fn format_strategy() -> impl Strategy<Value = ImageFormat> {
+        prop_oneof![
+            Just(ImageFormat::Jpeg),
+            Just(ImageFormat::Png),
+            Just(ImageFormat::Webp),
+            Just(ImageFormat::Gif),
+            Just(ImageFormat::Bmp),
+            Just(ImageFormat::Tiff),
+            Just(ImageFormat::Heif),
+            Just(ImageFormat::Avif),
+        ]
+    }
+
+    prop_compose! {
+        fn any_facts()(
+            format in format_strategy(),
+            w in 1u32..=70_000,
+            h in 1u32..=70_000,
+            bytes in 1u64..=40_000_000,
+            alpha in any::<bool>(),
+            depth in prop_oneof![Just(8u8), Just(16u8)],
+            orientation in 1u8..=8,
+            cmyk in any::<bool>(),
+        ) -> ImageFacts {
+            let (sw, sh) = if orientation >= 5 { (h, w) } else { (w, h) };
+            ImageFacts {
+                format,
+                stored_width: sw,
+                stored_height: sh,
+                width: w,
+                height: h,
+                bytes,
+                bit_depth: depth,
+                has_alpha: alpha && format != ImageFormat::Jpeg,
+                color_model: if cmyk && format == ImageFormat::Jpeg { ColorModel::Cmyk } else { ColorModel::Rgb },
+                orientation,
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever comes in, the planned output has an allowed format and a
+        /// size and aspect every rule of every spec accepts; the picture is
+        /// scaled the same in both directions (to the pixel) and lies inside
+        /// the canvas, centred.
+        #[test]
+        fn planned_geometry_satisfies_every_spec(f in any_facts()) {
+            for spec in Spec::all() {
+                let plan = plan_image(&f, &spec, &FixOptions::default());
+                let report = check_image(&f, &spec);
+                if plan.is_copy() {
+                    prop_assert!(report.ok() && report.warnings.is_empty());
+                    continue;
+                }
+                let l = plan.layout;
+                let out = ImageFacts {
+                    format: plan.output.image_format(),
+                    stored_width: l.width,
+                    stored_height: l.height,
+                    width: l.width,
+                    height: l.height,
+                    bytes: spec.image.max_bytes.unwrap_or(u64::MAX),
+                    bit_depth: 8,
+                    has_alpha: plan.keep_alpha,
+                    color_model: ColorModel::Rgb,
+                    orientation: 1,
+                };
+                let after = check_image(&out, &spec);
+                prop_assert!(after.ok(), "{:?} -> {:?}: {:?}", (f.width, f.height), l, after.violations);
+                prop_assert!(after.warnings.is_empty());
+                prop_assert!(l.width as u64 * l.height as u64 <= MAX_IMAGE_PIXELS);
+                // Uniform scale: |cw/w - ch/h| at most one pixel of the scaled picture.
+                let (w, h) = (f.width as u64, f.height as u64);
+                let (cw, ch) = (l.content_width as u64, l.content_height as u64);
+                prop_assert!((cw * h).abs_diff(ch * w) <= w.max(h), "{:?} -> {:?}", (w, h), l);
+                // Centred, inside the canvas.
+                prop_assert!(l.left + l.content_width <= l.width);
+                prop_assert!(l.top + l.content_height <= l.height);
+                prop_assert!((l.width - l.content_width - 2 * l.left) <= 1);
+                prop_assert!((l.height - l.content_height - 2 * l.top) <= 1);
+                // Only fix what is broken: no scaling of a picture whose sides are fine.
+                let sides_ok = ["image.width.min", "image.height.min", "image.width.max", "image.height.max"]
+                    .iter().all(|r| !report.has(r));
+                let (pw, ph) = canvas_for(w, h, &spec.image);
+                if sides_ok && pw * ph <= MAX_IMAGE_PIXELS && pw.max(ph) <= max_side(&spec.image) {
+                    prop_assert_eq!((cw, ch), (w, h));
+                }
+                let aspect_ok = !report.has("image.aspect.min") && !report.has("image.aspect.max");
+                if aspect_ok && sides_ok {
+                    prop_assert!(!l.is_padded() || (cw, ch) != (w, h));
+                }
+                // Every broken rule is answered by some step (or by the pad/resize
+                // that makes it hold as a side effect).
+                for v in &report.violations {
+                    let covered = plan.steps.iter().any(|s| s.rule == v.rule)
+                        || v.rule.starts_with("image.width") || v.rule.starts_with("image.height");
+                    prop_assert!(covered, "{} not covered", v.rule);
+                }
+            }
+        }
+
+        /// A compliant picture (no violation, no advisory) plans no work.
+        #[test]
+        fn compliant_plans_nothing(
+            format in prop_oneof![Just(ImageFormat::Jpeg), Just(ImageFormat::Png)],
+            short in 300u32..=20_000,
+            tenths in 10u32..=25,
+            tall in any::<bool>(),
+            bytes in 1u64..=10_000_000,
+            alpha in any::<bool>(),
+        ) {
+            let long = (short as u64 * tenths as u64 / 10) as u32;
+            let (w, h) = if tall { (short, long) } else { (long, short) };
+            let mut f = facts(format, w, h);
+            f.bytes = bytes;
+            f.has_alpha = alpha && format == ImageFormat::Png;
+            for spec in Spec::all() {
+                prop_assert!(check_image(&f, &spec).ok());
+                let plan = plan_image(&f, &spec, &FixOptions::default());
+                prop_assert!(plan.is_copy(), "{:?}", plan.steps);
+            }
+        }
+
+        /// The byte budget's smaller steps keep every rule too, and shrink.
+        #[test]
+        fn budget_steps_keep_the_rules(w in 1u32..=20_000, h in 1u32..=20_000, f in 0.05f64..1.0) {
+            let spec = kling();
+            let full = fit(w, h, &spec.image, None).unwrap();
+            let cap = ((full.content_width.max(full.content_height) as f64) * f) as u64;
+            let l = fit(w, h, &spec.image, Some(cap)).unwrap();
+            prop_assert!(l.content_width <= full.content_width && l.content_height <= full.content_height);
+            prop_assert!(l.width.min(l.height) >= spec.image.min_side);
+            prop_assert!(aspect_at_most(l.width, l.height, spec.image.max_aspect));
+            prop_assert!(aspect_at_least(l.width, l.height, spec.image.min_aspect));
+        }
     }
 }

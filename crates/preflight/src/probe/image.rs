@@ -25,12 +25,7 @@ pub(super) fn probe_image(
         ImageFormat::Gif => image::ImageFormat::Gif,
         ImageFormat::Bmp => image::ImageFormat::Bmp,
         ImageFormat::Tiff => image::ImageFormat::Tiff,
-        ImageFormat::Heif | ImageFormat::Avif => {
-            return Err(ProbeError::Unsupported(format!(
-                "{} images are recognised but not yet supported",
-                format.name()
-            )))
-        }
+        ImageFormat::Heif | ImageFormat::Avif => return probe_heif(path, format, bytes),
     };
     let file = File::open(path)?;
     let mut reader = ImageReader::new(BufReader::new(file));
@@ -64,6 +59,16 @@ pub(super) fn probe_image(
     if format == ImageFormat::Png && sniff::png_is_palette(head) {
         color_model = ColorModel::Palette;
     }
+    // The GIF decoder always gives RGBA; the first frame is transparent only
+    // when its graphic control extension names a transparent colour.
+    let has_alpha = if format == ImageFormat::Gif {
+        let file = File::open(path)?;
+        sniff::gif_first_frame_transparent(BufReader::new(file))?.unwrap_or(has_alpha)
+    } else if has_alpha && matches!(format, ImageFormat::Bmp | ImageFormat::Tiff) {
+        alpha_is_used(path, image_format)?
+    } else {
+        has_alpha
+    };
     // EXIF orientations 5–8 turn the picture a quarter: width and height swap.
     let (width, height) = if (5..=8).contains(&orientation) {
         (stored_height, stored_width)
@@ -81,6 +86,48 @@ pub(super) fn probe_image(
         has_alpha,
         color_model,
         orientation,
+    })
+}
+
+/// BMP and TIFF writers often add an alpha channel nobody uses (every pixel
+/// opaque), and their headers cannot say: the pixels are read, under the same
+/// limits as a repair, to tell. These formats are rare and uncompressed or
+/// cheap to decode.
+fn alpha_is_used(path: &Path, format: image::ImageFormat) -> Result<bool, ProbeError> {
+    use image::GenericImageView;
+    let file = File::open(path)?;
+    let mut reader = ImageReader::new(BufReader::new(file));
+    reader.set_format(format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4);
+    reader.limits(limits);
+    let img = reader.decode().map_err(damaged)?;
+    Ok(img.color().has_alpha() && img.pixels().any(|(_, _, p)| p.0[3] < 255))
+}
+
+/// HEIF and AVIF through libheif, which applies the container's rotation and
+/// mirroring itself: the size reported is the displayed one and there is no
+/// EXIF orientation left to honour.
+fn probe_heif(path: &Path, format: ImageFormat, bytes: u64) -> Result<ImageFacts, ProbeError> {
+    let header = crate::imaging::heif::probe(path)?;
+    if header.width as u64 * header.height as u64 > MAX_IMAGE_PIXELS {
+        return Err(ProbeError::TooLarge {
+            width: header.width as u64,
+            height: header.height as u64,
+            limit: MAX_IMAGE_PIXELS,
+        });
+    }
+    Ok(ImageFacts {
+        format,
+        stored_width: header.stored_width,
+        stored_height: header.stored_height,
+        width: header.width,
+        height: header.height,
+        bytes,
+        bit_depth: header.bit_depth,
+        has_alpha: header.has_alpha,
+        color_model: header.color_model,
+        orientation: 1,
     })
 }
 

@@ -213,6 +213,51 @@ pub fn jpeg_color<R: Read>(reader: R) -> io::Result<Option<(u8, ColorModel)>> {
     Ok(None)
 }
 
+/// Whether the first frame of a GIF has a transparent colour: its graphic
+/// control extension (before the first image descriptor) sets the flag.
+/// `None` when the stream cannot be walked that far. Reads at most `MAX_SCAN`
+/// bytes and skips blocks by their length bytes, allocating nothing from them.
+pub fn gif_first_frame_transparent<R: Read>(reader: R) -> io::Result<Option<bool>> {
+    const MAX_SCAN: u64 = 1 << 20;
+    let mut bytes = Vec::new();
+    reader.take(MAX_SCAN).read_to_end(&mut bytes)?;
+    if bytes.len() < 13 || !(bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a")) {
+        return Ok(None);
+    }
+    let flags = bytes[10];
+    let mut i = 13;
+    if flags & 0x80 != 0 {
+        i += 3 << ((flags & 0x07) + 1); // global colour table
+    }
+    let mut transparent = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            // Image descriptor: the first frame starts here.
+            0x2C => return Ok(Some(transparent)),
+            0x21 => {
+                let label = *bytes.get(i + 1).unwrap_or(&0);
+                // Graphic control extension: block size 4, then packed flags.
+                if label == 0xF9 && bytes.get(i + 2) == Some(&4) {
+                    transparent = bytes.get(i + 3).is_some_and(|p| p & 1 != 0);
+                }
+                // Skip the extension's sub-blocks.
+                i += 2;
+                loop {
+                    let Some(&len) = bytes.get(i) else {
+                        return Ok(None);
+                    };
+                    i += 1 + len as usize;
+                    if len == 0 {
+                        break;
+                    }
+                }
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
 /// PNG colour type from IHDR (byte 25): 3 is an indexed palette.
 pub fn png_is_palette(head: &[u8]) -> bool {
     head.len() > 25 && &head[12..16] == b"IHDR" && head[25] == 3
@@ -263,6 +308,30 @@ mod tests {
         let len = file.len() as u64;
         let layout = box_layout(&mut Cursor::new(&file), len).unwrap();
         assert!(layout.truncated.unwrap().contains("mdat"));
+    }
+
+    #[test]
+    fn gif_transparency_from_the_first_control_extension() {
+        // Header, logical screen (no global table), GCE, image descriptor.
+        let mut gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00".to_vec();
+        let gce = |flags: u8| vec![0x21, 0xF9, 4, flags, 0, 0, 0, 0];
+        let mut opaque = gif.clone();
+        opaque.extend(gce(0));
+        opaque.push(0x2C);
+        assert_eq!(
+            gif_first_frame_transparent(Cursor::new(opaque)).unwrap(),
+            Some(false)
+        );
+        gif.extend(gce(1));
+        gif.push(0x2C);
+        assert_eq!(
+            gif_first_frame_transparent(Cursor::new(gif)).unwrap(),
+            Some(true)
+        );
+        assert_eq!(
+            gif_first_frame_transparent(Cursor::new(b"GIF89a")).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -1,0 +1,317 @@
+//! Image executors: the only code that touches pixels. They carry out an
+//! [`ImagePlan`] decided beforehand from the facts alone:
+//! decode (upright, 8-bit) → flatten → resize → pad → encode within the budget.
+
+mod decode;
+mod encode;
+pub(crate) mod heif;
+mod pad;
+mod resize;
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use crate::check::check_image;
+use crate::facts::{ColorModel, ImageFacts, MediaFacts};
+use crate::fix::FixError;
+use crate::plan::image::{fit, ImagePlan, Layout, OutputFormat};
+use crate::plan::{FixOptions, PadFill};
+use crate::spec::Spec;
+
+/// Decoded pixels: 8-bit RGB (3 channels) or RGBA (4), rows top to bottom.
+#[derive(Debug, Clone)]
+pub(crate) struct Raster {
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub data: Vec<u8>,
+    /// An RGB ICC profile to carry into the output.
+    pub icc: Option<Vec<u8>>,
+}
+
+impl Raster {
+    /// The pixels turned as EXIF orientation `exif` (1–8) says, so that they
+    /// stand as displayed. Works in 64×64 tiles to stay in cache.
+    pub(crate) fn orient(self, exif: u8) -> Raster {
+        match self.channels {
+            3 => self.orient_n::<3>(exif),
+            _ => self.orient_n::<4>(exif),
+        }
+    }
+
+    fn orient_n<const C: usize>(self, exif: u8) -> Raster {
+        if !(2..=8).contains(&exif) {
+            return self;
+        }
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (ow, oh) = if exif >= 5 { (h, w) } else { (w, h) };
+        // Source pixel of output pixel (x, y).
+        let source = |x: usize, y: usize| -> usize {
+            let (sx, sy) = match exif {
+                2 => (w - 1 - x, y),
+                3 => (w - 1 - x, h - 1 - y),
+                4 => (x, h - 1 - y),
+                5 => (y, x),
+                6 => (y, h - 1 - x),
+                7 => (w - 1 - y, h - 1 - x),
+                _ => (w - 1 - y, x), // 8
+            };
+            sy * w + sx
+        };
+        let src = &self.data;
+        let mut data = vec![0u8; ow * oh * C];
+        const TILE: usize = 64;
+        for ty in (0..oh).step_by(TILE) {
+            for tx in (0..ow).step_by(TILE) {
+                for y in ty..(ty + TILE).min(oh) {
+                    let row = &mut data[y * ow * C..(y + 1) * ow * C];
+                    for x in tx..(tx + TILE).min(ow) {
+                        let s = source(x, y) * C;
+                        row[x * C..x * C + C].copy_from_slice(&src[s..s + C]);
+                    }
+                }
+            }
+        }
+        Raster {
+            width: ow as u32,
+            height: oh as u32,
+            channels: self.channels,
+            data,
+            icc: self.icc,
+        }
+    }
+
+    /// Any pixel not fully opaque.
+    fn has_transparency(&self) -> bool {
+        self.channels == 4 && self.data.chunks_exact(4).any(|p| p[3] < 255)
+    }
+
+    fn drop_alpha(self) -> Raster {
+        if self.channels != 4 {
+            return self;
+        }
+        let mut data = self.data;
+        let pixels = data.len() / 4;
+        for i in 0..pixels {
+            data.copy_within(i * 4..i * 4 + 3, i * 3);
+        }
+        data.truncate(pixels * 3);
+        Raster {
+            channels: 3,
+            data,
+            ..self
+        }
+    }
+
+    /// Transparency laid over `bg`.
+    fn flatten(self, bg: [u8; 3]) -> Raster {
+        if self.channels != 4 {
+            return self;
+        }
+        let mut data = self.data;
+        for px in data.chunks_exact_mut(4) {
+            let a = px[3] as u32;
+            for c in 0..3 {
+                px[c] = ((px[c] as u32 * a + bg[c] as u32 * (255 - a) + 127) / 255) as u8;
+            }
+            px[3] = 255;
+        }
+        Raster { data, ..self }.drop_alpha()
+    }
+}
+
+/// A finished output, in memory.
+pub(crate) struct Rendered {
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub format: OutputFormat,
+    pub has_alpha: bool,
+}
+
+/// The scaled, padded canvas for `layout`.
+fn compose<'a>(
+    src: &'a Raster,
+    layout: &Layout,
+    fill: PadFill,
+) -> Result<Cow<'a, Raster>, FixError> {
+    let content = if (src.width, src.height) == (layout.content_width, layout.content_height) {
+        Cow::Borrowed(src)
+    } else {
+        Cow::Owned(resize::resize(
+            src,
+            layout.content_width,
+            layout.content_height,
+        )?)
+    };
+    if !layout.is_padded() {
+        return Ok(content);
+    }
+    Ok(Cow::Owned(pad::pad(&content, layout, fill)?))
+}
+
+/// Carries out `plan` on the picture at `input`, in memory.
+pub(crate) fn render(
+    input: &Path,
+    facts: &ImageFacts,
+    plan: &ImagePlan,
+    spec: &Spec,
+) -> Result<Rendered, FixError> {
+    let mut src = decode::decode(input, facts)?;
+    if (src.width, src.height) != (plan.source_width, plan.source_height) {
+        return Err(FixError::Image(format!(
+            "decoded {}x{}, but the header said {}x{}",
+            src.width, src.height, plan.source_width, plan.source_height
+        )));
+    }
+    if src.channels == 4 {
+        src = if !src.has_transparency() {
+            src.drop_alpha()
+        } else if plan.output == OutputFormat::Jpeg {
+            let bg = match plan.fill {
+                PadFill::Color(c) => c,
+                _ => [255, 255, 255],
+            };
+            src.flatten(bg)
+        } else {
+            src
+        };
+    }
+
+    let mut layout = plan.layout;
+    loop {
+        let canvas = compose(&src, &layout, plan.fill)?;
+        match encode::fit(&canvas, plan.output, plan.max_bytes)? {
+            encode::Fit::Fits(bytes, _quality) => {
+                return Ok(Rendered {
+                    bytes,
+                    width: canvas.width,
+                    height: canvas.height,
+                    format: plan.output,
+                    has_alpha: canvas.channels == 4,
+                })
+            }
+            encode::Fit::TooBig { smallest } => {
+                let budget = plan.max_bytes.unwrap_or(u64::MAX);
+                // Bytes grow about with the area: aim a little under the budget,
+                // at least 10% smaller per step.
+                let factor = ((budget as f64 / smallest as f64).sqrt() * 0.97).clamp(0.3, 0.9);
+                let long = layout.content_width.max(layout.content_height) as f64;
+                let cap = (long * factor).floor() as u64;
+                let next = fit(src.width, src.height, &spec.image, Some(cap))
+                    .map_err(|_| FixError::Image("no size meets every rule".into()))?;
+                if next == layout {
+                    return Err(FixError::Image(format!(
+                        "even at the smallest size allowed ({}x{}) the picture needs {smallest} bytes, \
+                         over the budget of {budget}",
+                        layout.width, layout.height
+                    )));
+                }
+                layout = next;
+            }
+        }
+    }
+}
+
+/// Writes the repaired picture to `output` (a temporary path chosen by
+/// [`crate::fix::execute`], which checks it again and renames it).
+pub fn execute(
+    input: &Path,
+    facts: &ImageFacts,
+    plan: &ImagePlan,
+    spec: &Spec,
+    output: &Path,
+) -> Result<(), FixError> {
+    let rendered = render(input, facts, plan, spec)?;
+    std::fs::write(output, &rendered.bytes)?;
+    Ok(())
+}
+
+/// The bytes of a compliant version of the image at `path`: the file's own
+/// bytes when it already is, else repaired in memory.
+pub fn compliant_bytes(
+    path: &Path,
+    spec: &Spec,
+    options: &FixOptions,
+) -> Result<Vec<u8>, FixError> {
+    let facts = match crate::probe::probe(path)? {
+        MediaFacts::Image(f) => f,
+        MediaFacts::Video(_) => {
+            return Err(FixError::Image(
+                "this is a video; base64 is for reference images".into(),
+            ))
+        }
+    };
+    let plan = crate::plan::image::plan_image(&facts, spec, options);
+    if plan.is_copy() {
+        return Ok(std::fs::read(path)?);
+    }
+    let rendered = render(path, &facts, &plan, spec)?;
+    // The same check `fix` makes on its outputs, from what was written.
+    let after = ImageFacts {
+        format: rendered.format.image_format(),
+        stored_width: rendered.width,
+        stored_height: rendered.height,
+        width: rendered.width,
+        height: rendered.height,
+        bytes: rendered.bytes.len() as u64,
+        bit_depth: 8,
+        has_alpha: rendered.has_alpha,
+        color_model: ColorModel::Rgb,
+        orientation: 1,
+    };
+    let report = check_image(&after, spec);
+    if !report.ok() {
+        return Err(FixError::StillNotCompliant(report.violations));
+    }
+    Ok(rendered.bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::metadata::Orientation;
+    use image::{DynamicImage, RgbImage};
+
+    #[test]
+    fn orient_matches_the_image_crate_for_all_eight() {
+        let (w, h) = (5u32, 3u32);
+        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        for exif in 1..=8u8 {
+            let mut reference = DynamicImage::ImageRgb8(img.clone());
+            reference.apply_orientation(Orientation::from_exif(exif).unwrap());
+            let ours = Raster {
+                width: w,
+                height: h,
+                channels: 3,
+                data: img.as_raw().clone(),
+                icc: None,
+            }
+            .orient(exif);
+            assert_eq!(
+                (ours.width, ours.height),
+                (reference.width(), reference.height())
+            );
+            assert_eq!(
+                ours.data,
+                reference.to_rgb8().into_raw(),
+                "orientation {exif}"
+            );
+        }
+    }
+
+    #[test]
+    fn flatten_and_drop_alpha() {
+        let r = Raster {
+            width: 2,
+            height: 1,
+            channels: 4,
+            data: vec![10, 20, 30, 255, 200, 0, 0, 0],
+            icc: None,
+        };
+        assert!(r.has_transparency());
+        let flat = r.flatten([255, 255, 255]);
+        assert_eq!(flat.channels, 3);
+        assert_eq!(flat.data, vec![10, 20, 30, 255, 255, 255]);
+    }
+}
