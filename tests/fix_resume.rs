@@ -59,11 +59,11 @@ fn outputs(dir: &Path) -> Vec<PathBuf> {
     hashes(dir)
         .into_keys()
         .filter(|p| {
-            !p.components().any(|c| {
-                c.as_os_str()
-                    .to_str()
-                    .is_some_and(|s| s.starts_with('.'))
-            })
+            // Only the part below `dir` counts: temp folders are hidden too.
+            let below = p.strip_prefix(dir).unwrap_or(p);
+            !below
+                .components()
+                .any(|c| c.as_os_str().to_str().is_some_and(|s| s.starts_with('.')))
         })
         .collect()
 }
@@ -90,24 +90,47 @@ fn assert_compliant(path: &Path) {
             .iter()
             .find(|s| s["codec_type"] == "video")
             .unwrap_or_else(|| panic!("{}: no video stream", path.display()));
-        let duration: f64 = info["format"]["duration"].as_str().unwrap().parse().unwrap();
-        assert!((3.0..=30.0).contains(&duration), "{}: {duration} s", path.display());
+        let duration: f64 = info["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (3.0..=30.0).contains(&duration),
+            "{}: {duration} s",
+            path.display()
+        );
         for side in ["width", "height"] {
             let px = video[side].as_u64().unwrap();
-            assert!((340..=3850).contains(&px), "{}: {side} {px}", path.display());
+            assert!(
+                (340..=3850).contains(&px),
+                "{}: {side} {px}",
+                path.display()
+            );
         }
         let bytes: u64 = info["format"]["size"].as_str().unwrap().parse().unwrap();
         assert!(bytes <= 100_000_000);
-        assert!(info["format"]["format_name"].as_str().unwrap().contains("mp4"));
+        assert!(info["format"]["format_name"]
+            .as_str()
+            .unwrap()
+            .contains("mp4"));
     } else {
         let text = identify(path, "%m %w %h");
         let mut parts = text.split_whitespace();
         let format = parts.next().unwrap();
         let w: u64 = parts.next().unwrap().parse().unwrap();
         let h: u64 = parts.next().unwrap().parse().unwrap();
-        assert!(matches!(format, "JPEG" | "PNG"), "{}: {format}", path.display());
+        assert!(
+            matches!(format, "JPEG" | "PNG"),
+            "{}: {format}",
+            path.display()
+        );
         assert!(w >= 300 && h >= 300, "{}: {w}x{h}", path.display());
-        assert!(w * 2 <= h * 5 && h * 2 <= w * 5, "{}: {w}x{h}", path.display());
+        assert!(
+            w * 2 <= h * 5 && h * 2 <= w * 5,
+            "{}: {w}x{h}",
+            path.display()
+        );
         assert!(std::fs::metadata(path).unwrap().len() <= 10_000_000);
     }
 }
@@ -145,7 +168,12 @@ fn killed_part_way_then_rerun_finishes_the_rest() {
     assert!(!status.success(), "the first run was meant to be killed");
     assert!(!finished_before_kill.is_empty());
     // Whatever is visible after a kill is whole and compliant.
-    for path in outputs(&out_dir) {
+    let after_kill = outputs(&out_dir);
+    assert!(
+        !after_kill.is_empty(),
+        "the first run finished a file before the kill"
+    );
+    for path in after_kill {
         assert_compliant(&path);
     }
 
