@@ -567,7 +567,7 @@ fn border_colour(frame: &ff::frame::Video, g: &Geometry) -> Result<[u8; 3], FixE
     // Bars above and below the displayed picture touch its top and bottom rows,
     // which are stored as columns when the picture is turned a quarter.
     let bars_vertical = pad.height > g.scale.or(g.crop).unwrap_or(g.source).1;
-    let rows = bars_vertical == (g.rotate % 180 == 0);
+    let rows = bars_vertical == g.rotate.is_multiple_of(180);
     let mut sum = [0u64; 3];
     let mut count = 0u64;
     let mut add = |x: u32, y: u32| {

@@ -403,7 +403,7 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
     let codec_bad = facts.codec != "h264";
     let pixfmt_bad = warned("video.pixel_format.yuv420p");
     let vfr = facts.variable_frame_rate;
-    let rotated = facts.rotation % 360 != 0;
+    let rotated = !facts.rotation.is_multiple_of(360);
     let geometry = plan_geometry(
         facts.width,
         facts.height,
