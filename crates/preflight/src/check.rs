@@ -106,6 +106,80 @@ fn ratio_text(r: Ratio) -> String {
     trim_float(r.value())
 }
 
+/// The byte and side limits images and videos share.
+struct Limits {
+    kind: &'static str,
+    max_bytes: Option<u64>,
+    min_side: u32,
+    max_side: Option<u32>,
+}
+
+/// Rule ids are static strings: one table per kind keeps them greppable.
+fn rule_ids(kind: &str) -> [&'static str; 5] {
+    if kind == "image" {
+        [
+            "image.bytes.max",
+            "image.width.min",
+            "image.height.min",
+            "image.width.max",
+            "image.height.max",
+        ]
+    } else {
+        [
+            "video.bytes.max",
+            "video.width.min",
+            "video.height.min",
+            "video.width.max",
+            "video.height.max",
+        ]
+    }
+}
+
+fn check_bytes_and_sides(
+    report: &mut Report,
+    limits: Limits,
+    provider: crate::spec::Provider,
+    bytes: u64,
+    (w, h): (u32, u32),
+) {
+    let [bytes_max, width_min, height_min, width_max, height_max] = rule_ids(limits.kind);
+    if let Some(max) = limits.max_bytes {
+        if bytes > max {
+            report.violate(
+                bytes_max,
+                Value::Int(max),
+                Value::Int(bytes),
+                format!("{bytes} bytes is over {provider}'s limit of {max} bytes"),
+            );
+        }
+    }
+    for (rule, side, value) in [(width_min, "width", w), (height_min, "height", h)] {
+        if value < limits.min_side {
+            report.violate(
+                rule,
+                Value::Int(limits.min_side as u64),
+                Value::Int(value as u64),
+                format!(
+                    "{side} {value} px is under {provider}'s minimum of {} px",
+                    limits.min_side
+                ),
+            );
+        }
+    }
+    if let Some(max) = limits.max_side {
+        for (rule, side, value) in [(width_max, "width", w), (height_max, "height", h)] {
+            if value > max {
+                report.violate(
+                    rule,
+                    Value::Int(max as u64),
+                    Value::Int(value as u64),
+                    format!("{side} {value} px is over {provider}'s maximum of {max} px"),
+                );
+            }
+        }
+    }
+}
+
 pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
     let rules = &spec.image;
     let provider = spec.provider;
@@ -125,50 +199,18 @@ pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
             ),
         );
     }
-    if let Some(max) = rules.max_bytes {
-        if image.bytes > max {
-            report.violate(
-                "image.bytes.max",
-                Value::Int(max),
-                Value::Int(image.bytes),
-                format!(
-                    "{} bytes is over {provider}'s limit of {max} bytes",
-                    image.bytes
-                ),
-            );
-        }
-    }
-    for (rule, side, value) in [
-        ("image.width.min", "width", w),
-        ("image.height.min", "height", h),
-    ] {
-        if value < rules.min_side {
-            report.violate(
-                rule,
-                Value::Int(rules.min_side as u64),
-                Value::Int(value as u64),
-                format!(
-                    "{side} {value} px is under {provider}'s minimum of {} px",
-                    rules.min_side
-                ),
-            );
-        }
-    }
-    if let Some(max) = rules.max_side {
-        for (rule, side, value) in [
-            ("image.width.max", "width", w),
-            ("image.height.max", "height", h),
-        ] {
-            if value > max {
-                report.violate(
-                    rule,
-                    Value::Int(max as u64),
-                    Value::Int(value as u64),
-                    format!("{side} {value} px is over {provider}'s maximum of {max} px"),
-                );
-            }
-        }
-    }
+    check_bytes_and_sides(
+        &mut report,
+        Limits {
+            kind: "image",
+            max_bytes: rules.max_bytes,
+            min_side: rules.min_side,
+            max_side: rules.max_side,
+        },
+        provider,
+        image.bytes,
+        (w, h),
+    );
     if h > 0 && !aspect_at_most(w, h, rules.max_aspect) {
         report.violate(
             "image.aspect.max",
@@ -237,50 +279,18 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
             ),
         );
     }
-    if let Some(max) = rules.max_bytes {
-        if video.bytes > max {
-            report.violate(
-                "video.bytes.max",
-                Value::Int(max),
-                Value::Int(video.bytes),
-                format!(
-                    "{} bytes is over {provider}'s limit of {max} bytes",
-                    video.bytes
-                ),
-            );
-        }
-    }
-    for (rule, side, value) in [
-        ("video.width.min", "width", w),
-        ("video.height.min", "height", h),
-    ] {
-        if value < rules.min_side {
-            report.violate(
-                rule,
-                Value::Int(rules.min_side as u64),
-                Value::Int(value as u64),
-                format!(
-                    "{side} {value} px is under {provider}'s minimum of {} px",
-                    rules.min_side
-                ),
-            );
-        }
-    }
-    if let Some(max) = rules.max_side {
-        for (rule, side, value) in [
-            ("video.width.max", "width", w),
-            ("video.height.max", "height", h),
-        ] {
-            if value > max {
-                report.violate(
-                    rule,
-                    Value::Int(max as u64),
-                    Value::Int(value as u64),
-                    format!("{side} {value} px is over {provider}'s maximum of {max} px"),
-                );
-            }
-        }
-    }
+    check_bytes_and_sides(
+        &mut report,
+        Limits {
+            kind: "video",
+            max_bytes: rules.max_bytes,
+            min_side: rules.min_side,
+            max_side: rules.max_side,
+        },
+        provider,
+        video.bytes,
+        (w, h),
+    );
     let seconds = |us: u64| us as f64 / 1e6;
     if video.duration_us < rules.min_duration_us {
         report.violate(
