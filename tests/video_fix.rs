@@ -332,7 +332,10 @@ fn rotation_is_applied_to_the_pixels() {
         .map(|r| video(&format!("rotate_{r}_stored_640x360.mp4")))
         .collect();
     let lines = fix(&["-j", "2"], &inputs, out.path());
-    for (input, line) in inputs.iter().zip(&lines) {
+    // Lines come in the order files finish, not the order they were named.
+    for input in &inputs {
+        let name = input.file_name().unwrap().to_str().unwrap();
+        let line = line(&lines, name);
         let output = PathBuf::from(line["output"].as_str().unwrap());
         let p = ffprobe(&output);
         assert!(
