@@ -58,6 +58,10 @@ fn each_damaged_file_has_a_clear_error() {
         ("damaged/text_named.jpg", "not an image or video"),
         ("damaged/claims_100000x100000.png", "100000x100000"),
         ("damaged/audio_only.m4a", "no video stream: audio only"),
+        (
+            "damaged/box_size_overflow.mp4",
+            "declares 18446744073709551615 bytes",
+        ),
     ];
     for (file, expected) in cases {
         let message = error_for(&fixture(file));

@@ -143,7 +143,9 @@ pub fn box_layout<R: Read + Seek>(reader: &mut R, file_len: u64) -> io::Result<B
                 _ => {}
             }
         }
-        if pos + size > file_len {
+        // `size` comes from the file: compare without adding, so a 64-bit size
+        // near u64::MAX cannot overflow (found by fuzzing).
+        if size > file_len - pos {
             return Ok(truncated(moov_first, &kind, size, file_len - pos));
         }
         pos += size;
@@ -332,6 +334,27 @@ mod tests {
             gif_first_frame_transparent(Cursor::new(b"GIF89a")).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn a_64_bit_box_size_near_the_maximum_is_truncation_not_overflow() {
+        // The input the `headers` fuzz target found (it panicked on `pos + size`).
+        let found: &[u8] = &[
+            0, 0, 0, 28, 102, 178, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 40, 71, 73, 70, 56, 57, 97, 0,
+            0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+            255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0,
+            0, 0, 0, 0, 0, 75, 121, 215, 205, 92,
+        ];
+        let layout = box_layout(&mut Cursor::new(found), found.len() as u64).unwrap();
+        assert!(layout.truncated.is_some());
+        // The same in its plainest form: ftyp, then a box of size 1 whose 64-bit
+        // size is u64::MAX.
+        let mut file = mp4_box(b"ftyp", 16);
+        file.extend_from_slice(&1u32.to_be_bytes());
+        file.extend_from_slice(b"mdat");
+        file.extend_from_slice(&u64::MAX.to_be_bytes());
+        let layout = box_layout(&mut Cursor::new(&file), file.len() as u64).unwrap();
+        assert!(layout.truncated.unwrap().contains("mdat"));
     }
 
     #[test]
