@@ -21,6 +21,8 @@ if [ ! -x /usr/bin/identify ]; then missing+=(imagemagick); fi
 if ! command -v vips >/dev/null; then missing+=(libvips-tools); fi
 # GNU time: peak memory in benches/compare_images.sh and compare_video.sh.
 if [ ! -x /usr/bin/time ]; then missing+=(time); fi
+# valgrind: tests/leaks.rs checks the FFmpeg paths for leaks.
+if ! command -v valgrind >/dev/null; then missing+=(valgrind); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2

@@ -78,6 +78,9 @@ pub(super) fn read_packet(
     packet: &mut ff::Packet,
     last_us: i64,
 ) -> Result<bool, FixError> {
+    // av_read_frame overwrites the packet without releasing what it held: drop
+    // the previous packet first, or every packet read leaks its buffer.
+    *packet = ff::Packet::empty();
     match packet.read(input) {
         Ok(()) => Ok(true),
         Err(ff::Error::Eof) => Ok(false),

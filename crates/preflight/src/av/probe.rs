@@ -246,8 +246,9 @@ fn sample_timing(
 ) -> Result<TimingSample, ProbeError> {
     let mut pts = Vec::with_capacity(TIMING_SAMPLE);
     let mut packets = 0;
-    let mut packet = ff::Packet::empty();
     for _ in 0..PACKET_BUDGET {
+        // A fresh packet each time: av_read_frame does not release the old one.
+        let mut packet = ff::Packet::empty();
         match packet.read(input) {
             Ok(()) => {}
             Err(ff::Error::Eof) => break,
