@@ -2,20 +2,15 @@
 //! independent reading of every output): container, codec, pixel format,
 //! displayed size, duration, bytes, sound, orientation of the pixels.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{bin, ffprobe, root};
 use preflight::plan::video::Mode;
 use preflight::{MediaFacts, Model, Orientation, Provider, Spec};
 use serde_json::Value;
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_preflight")
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn video(name: &str) -> PathBuf {
     root().join("fixtures/videos").join(name)
@@ -44,23 +39,6 @@ fn line<'a>(lines: &'a [Value], name: &str) -> &'a Value {
         .iter()
         .find(|l| l["path"].as_str().is_some_and(|p| p.ends_with(name)))
         .unwrap_or_else(|| panic!("no line for {name}: {lines:?}"))
-}
-
-fn ffprobe(path: &Path) -> Value {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
-        .arg(path)
-        .output()
-        .expect("run ffprobe");
-    assert!(out.status.success(), "ffprobe failed on {}", path.display());
-    serde_json::from_slice(&out.stdout).expect("ffprobe json")
 }
 
 fn num(v: &Value) -> f64 {
