@@ -506,7 +506,7 @@ fn segment_auto_keeps_the_longest_shot() {
         after.duration_us
     );
     // No cut left in it, and it is the third shot, not the first.
-    let scenes = preflight::scenes(&out).unwrap();
+    let scenes = preflight::scenes(&out, &Default::default()).unwrap();
     assert!(scenes.cuts_us.is_empty(), "{:?}", scenes.cuts_us);
     let shot3 = thumb(&input, 7.0);
     let shot1 = thumb(&input, 1.0);
@@ -641,7 +641,7 @@ fn check_deep_reports_a_black_start_and_segment_auto_skips_it() {
         .status()
         .unwrap();
     assert!(status.success());
-    let scenes = preflight::scenes(&input).unwrap();
+    let scenes = preflight::scenes(&input, &Default::default()).unwrap();
     assert!(
         (1_400_000..=1_600_000).contains(&scenes.content_start_us),
         "{scenes:?}"

@@ -101,8 +101,18 @@ fn deep_warnings(
     if !deep || !matches!(facts, MediaFacts::Video(_)) {
         return Ok(Vec::new());
     }
-    let scenes = preflight::scenes(path)?;
+    let limits = preflight::plan::DecodeLimits::default();
+    let scenes = preflight::scenes(path, &limits)?;
     let mut warnings = Vec::new();
+    if scenes.stopped_early {
+        warnings.push(preflight::Warning {
+            rule: "video.scan.partial",
+            message: format!(
+                "only the first {:.0} s were scanned for cuts (the scan's limit); later cuts are not reported",
+                scenes.duration_us as f64 / 1e6
+            ),
+        });
+    }
     if !scenes.cuts_us.is_empty() {
         let times: Vec<String> = scenes
             .cuts_us

@@ -60,6 +60,7 @@ impl RepairArgs {
             },
             max_fps: self.max_fps,
             video_threads: 0,
+            limits: preflight::plan::DecodeLimits::default(),
         })
     }
 }

@@ -40,7 +40,9 @@ pub fn base64_image(
 }
 
 /// Hard cuts and leading black or frozen frames of the video at `path`, from a
-/// low-resolution pass over every frame (`check --deep`, `--segment auto`).
-pub fn scenes(path: &std::path::Path) -> Result<Scenes, FixError> {
-    av::detect_scenes(path, 0)
+/// low-resolution pass over its frames (`check --deep`, `--segment auto`), up
+/// to the scan limits (`Scenes::stopped_early` says when it stopped before the
+/// end).
+pub fn scenes(path: &std::path::Path, limits: &plan::DecodeLimits) -> Result<Scenes, FixError> {
+    av::detect_scenes(path, 0, limits)
 }

@@ -8,6 +8,7 @@ use ff::media::Type as Medium;
 use ffmpeg_next as ff;
 
 use crate::fix::FixError;
+use crate::plan::DecodeLimits;
 
 pub(super) fn video_error(what: impl std::fmt::Display) -> FixError {
     FixError::Video(what.to_string())
@@ -136,14 +137,24 @@ pub(super) fn is_again(e: &ff::Error) -> bool {
 }
 
 /// A video decoder for `stream`, with `threads` threads (0: FFmpeg decides).
+/// Refused before it allocates anything when the stream's picture is over the
+/// pixel limit.
 pub(super) fn video_decoder(
     input: &ff::format::context::Input,
     stream: usize,
     threads: usize,
+    limits: &DecodeLimits,
 ) -> Result<ff::decoder::Video, FixError> {
     let st = input
         .stream(stream)
         .ok_or_else(|| video_error("no video stream"))?;
+    // SAFETY: plain fields of the stream's codec parameters, which the open
+    // input owns for as long as `st` borrows it.
+    let (width, height) = unsafe {
+        let par = st.parameters().as_ptr();
+        ((*par).width, (*par).height)
+    };
+    check_picture(width.max(0) as u32, height.max(0) as u32, limits)?;
     let mut ctx = ff::codec::context::Context::from_parameters(st.parameters())
         .map_err(|e| video_error(format!("cannot read the video stream's parameters: {e}")))?;
     ctx.set_threading(ff::codec::threading::Config {
@@ -154,4 +165,59 @@ pub(super) fn video_decoder(
     ctx.decoder()
         .video()
         .map_err(|e| video_error(format!("no decoder for this video codec: {e}")))
+}
+
+/// Refuses a picture over the pixel limit. Checked on the stream's header and
+/// again on every decoded frame: the size may change mid-stream.
+pub(super) fn check_picture(
+    width: u32,
+    height: u32,
+    limits: &DecodeLimits,
+) -> Result<(), FixError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_video_pixels {
+        return Err(video_error(format!(
+            "the video's pictures are {width}x{height} ({:.1} MP), more than this tool decodes ({:.1} MP)",
+            pixels as f64 / 1e6,
+            limits.max_video_pixels as f64 / 1e6
+        )));
+    }
+    Ok(())
+}
+
+/// Counts the frames one decode pass reads, against the limit.
+pub(super) struct FrameBudget {
+    decoded: u64,
+    max: u64,
+}
+
+impl FrameBudget {
+    pub fn new(limits: &DecodeLimits) -> Self {
+        FrameBudget {
+            decoded: 0,
+            max: limits.max_decoded_frames,
+        }
+    }
+
+    /// One more decoded frame; `Err` once the pass is over its limit.
+    pub fn take(
+        &mut self,
+        frame: &ff::frame::Video,
+        limits: &DecodeLimits,
+    ) -> Result<(), FixError> {
+        check_picture(frame.width(), frame.height(), limits)?;
+        self.decoded += 1;
+        if self.decoded > self.max {
+            return Err(video_error(format!(
+                "decoded more than {} frames without reaching the end of the kept window: \
+                 the file's timestamps do not advance, or the video is far longer than it says",
+                self.max
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.decoded >= self.max
+    }
 }

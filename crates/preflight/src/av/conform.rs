@@ -150,7 +150,7 @@ fn auto_window(
     target: &Target,
     max_us: u64,
 ) -> Result<(u64, u64), FixError> {
-    let scenes = detect_scenes(input, target.threads)?;
+    let scenes = detect_scenes(input, target.threads, &target.limits)?;
     let duration = scenes.duration_us.min(facts.duration_us.max(1));
     Ok(choose_window(
         duration,

@@ -15,7 +15,7 @@ use ffmpeg_next as ff;
 
 use super::common::{
     audio_stream, from_us, is_damage, open_input, read_packet, start_time_us, to_us, video_decoder,
-    video_error, video_stream, DamageCount,
+    video_error, video_stream, DamageCount, FrameBudget,
 };
 use crate::fix::FixError;
 use crate::plan::video::{AudioPlan, Geometry, PadTo, RateControl, Target, X264_PRESET};
@@ -61,7 +61,7 @@ pub(super) fn encode(input: &Path, pass: &Pass, output: &Path) -> Result<(), Fix
         })?;
     }
 
-    let mut decoder = video_decoder(&ictx, v_index, t.threads)?;
+    let mut decoder = video_decoder(&ictx, v_index, t.threads, &t.limits)?;
     let mut audio_in = match a_index {
         Some(i) => Some(AudioInput::new(&ictx, i)?),
         None => None,
@@ -101,18 +101,18 @@ pub(super) fn encode(input: &Path, pass: &Pass, output: &Path) -> Result<(), Fix
         a.out_tb = octx.stream(1).map_or(a.tb, |s| s.time_base());
     }
 
+    let hold = pass.may_extend && !video_reaches_minimum(&ictx, v_index, start_us, t);
     let mut video = VideoOut {
         graph: None,
         frames: 0,
         last: None,
-        kept: if pass.may_extend {
-            Some(Vec::new())
-        } else {
-            None
-        },
+        kept: if hold { Some(Vec::new()) } else { None },
+        held_bytes: 0,
+        held_over: false,
         filtered: ff::frame::Video::empty(),
         done: false,
         fed_end: None,
+        budget: FrameBudget::new(&t.limits),
     };
     let mut damage = DamageCount::new();
     let mut packet = ff::Packet::empty();
@@ -207,6 +207,31 @@ pub(super) fn encode(input: &Path, pass: &Pass, output: &Path) -> Result<(), Fix
     Ok(())
 }
 
+/// Whether the video stream's own duration, where the file states one, leaves
+/// at least the minimum length from `start_us`, give or take two frames. The
+/// container's duration can include a longer audio track, so the planner
+/// allows for lengthening; this tells the encoder whether it must hold frames
+/// for it. Holding them costs the minimum length in pictures (~400 MB for 3 s
+/// of 3850x964), so a clip a frame or two short is lengthened by repeating its
+/// last frame instead (80 ms at 24 fps, not visible as a pause).
+fn video_reaches_minimum(
+    ictx: &ff::format::context::Input,
+    v_index: usize,
+    start_us: i64,
+    t: &Target,
+) -> bool {
+    let Some(stream) = ictx.stream(v_index) else {
+        return false;
+    };
+    if stream.duration() <= 0 {
+        return false;
+    }
+    let fps = i64::from(t.fps.max(1));
+    let video_us = to_us(stream.duration(), stream.time_base()) - start_us;
+    let min_us = t.min_frames as i64 * 1_000_000 / fps;
+    video_us + 2 * 1_000_000 / fps >= min_us
+}
+
 fn samples_for(frames: u64, fps: u32, rate: u32) -> u64 {
     frames * u64::from(rate) / u64::from(fps.max(1))
 }
@@ -220,11 +245,17 @@ struct VideoOut {
     last: Option<ff::frame::Video>,
     /// The first frames, kept while a clip may still need lengthening.
     kept: Option<Vec<ff::frame::Video>>,
+    /// Bytes of picture data in `kept`.
+    held_bytes: u64,
+    /// `kept` was given up at the memory limit.
+    held_over: bool,
     filtered: ff::frame::Video,
     done: bool,
     /// End of the last frame fed to the graph (its time plus its duration), in
     /// the stream's time base: where the graph's input is closed.
     fed_end: Option<(i64, i64)>,
+    /// Frames decoded in this pass, against the limit.
+    budget: FrameBudget,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -252,6 +283,7 @@ fn drain_video(
         if video.done {
             continue;
         }
+        video.budget.take(decoded, &t.limits)?;
         let Some(ts) = decoded.timestamp() else {
             continue;
         };
@@ -331,9 +363,22 @@ impl VideoOut {
             frame.set_kind(ff::picture::Type::None);
             venc.send(&frame, octx)?;
             self.frames += 1;
+            if self.frames >= t.min_frames {
+                // Long enough: nothing will be lengthened.
+                self.kept = None;
+            }
             if let Some(kept) = self.kept.as_mut() {
                 if (kept.len() as u64) < t.min_frames {
-                    kept.push(frame.clone());
+                    let bytes: usize = (0..frame.planes()).map(|i| frame.data(i).len()).sum();
+                    self.held_bytes += bytes as u64;
+                    if self.held_bytes > t.limits.max_held_bytes {
+                        // Given up, not failed: the clip may turn out long
+                        // enough to need no lengthening.
+                        self.kept = None;
+                        self.held_over = true;
+                    } else {
+                        kept.push(frame.clone());
+                    }
                 }
             }
             self.last = Some(frame);
@@ -374,6 +419,16 @@ impl VideoOut {
     ) -> Result<(), FixError> {
         if self.frames >= t.min_frames {
             return Ok(());
+        }
+        if self.held_over && t.extend != ExtendMode::Freeze {
+            return Err(video_error(format!(
+                "lengthening this {}x{} clip to {} frames would hold more than {} MB of frames; \
+                 use --extend freeze, which holds one",
+                t.geometry.width,
+                t.geometry.height,
+                t.min_frames,
+                t.limits.max_held_bytes / 1_000_000
+            )));
         }
         let kept = self.kept.take().unwrap_or_default();
         let n = kept.len();

@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use super::common::{
     is_damage, open_input, read_packet, start_time_us, to_us, video_decoder, video_error,
-    video_stream, DamageCount,
+    video_stream, DamageCount, FrameBudget,
 };
 use crate::fix::FixError;
+use crate::plan::DecodeLimits;
 
 const THUMB_W: u32 = 64;
 const THUMB_H: u32 = 36;
@@ -36,11 +37,19 @@ pub struct Scenes {
     /// Time of the last decoded frame plus one frame.
     pub duration_us: u64,
     pub frames: u64,
+    /// The scan stopped at the limit of `DecodeLimits::max_scan_us` (or of
+    /// decoded frames) before the end of the video: what comes after
+    /// `duration_us` was not looked at.
+    pub stopped_early: bool,
 }
 
-/// Decodes the video stream of `path` and finds its cuts. `threads`: decoder
-/// threads (0: FFmpeg decides).
-pub fn detect_scenes(path: &Path, threads: usize) -> Result<Scenes, FixError> {
+/// Decodes the video stream of `path`, up to the scan limits, and finds its
+/// cuts. `threads`: decoder threads (0: FFmpeg decides).
+pub fn detect_scenes(
+    path: &Path,
+    threads: usize,
+    limits: &DecodeLimits,
+) -> Result<Scenes, FixError> {
     let mut ictx = open_input(path)?;
     let v_index = video_stream(&ictx)?;
     let tb = ictx
@@ -48,8 +57,8 @@ pub fn detect_scenes(path: &Path, threads: usize) -> Result<Scenes, FixError> {
         .map(|s| s.time_base())
         .ok_or_else(|| video_error("no video stream"))?;
     let origin_us = start_time_us(&ictx);
-    let mut decoder = video_decoder(&ictx, v_index, threads)?;
-    let mut state = Scan::new(origin_us, tb);
+    let mut decoder = video_decoder(&ictx, v_index, threads, limits)?;
+    let mut state = Scan::new(origin_us, tb, *limits);
     let mut damage = DamageCount::new();
     let mut packet = ff::Packet::empty();
     let mut frame = ff::frame::Video::empty();
@@ -68,6 +77,9 @@ pub fn detect_scenes(path: &Path, threads: usize) -> Result<Scenes, FixError> {
             }
         }
         state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
+        if state.stopped_early {
+            break;
+        }
     }
     // Flush: the decoder holds reordered frames until end of stream.
     let _ = decoder.send_eof();
@@ -80,6 +92,9 @@ pub fn detect_scenes(path: &Path, threads: usize) -> Result<Scenes, FixError> {
 }
 
 struct Scan {
+    limits: DecodeLimits,
+    budget: FrameBudget,
+    stopped_early: bool,
     origin_us: i64,
     tb: ff::Rational,
     scaler: Option<(Scaler, ff::format::Pixel, u32, u32)>,
@@ -96,8 +111,11 @@ struct Scan {
 }
 
 impl Scan {
-    fn new(origin_us: i64, tb: ff::Rational) -> Scan {
+    fn new(origin_us: i64, tb: ff::Rational, limits: DecodeLimits) -> Scan {
         Scan {
+            limits,
+            budget: FrameBudget::new(&limits),
+            stopped_early: false,
             origin_us,
             tb,
             scaler: None,
@@ -124,6 +142,10 @@ impl Scan {
         loop {
             match decoder.receive_frame(frame) {
                 Ok(()) => {
+                    if self.stopped_early {
+                        // Frames the decoder still held past the limit.
+                        continue;
+                    }
                     if frame.is_corrupt() {
                         damage.note(at_us);
                     }
@@ -144,6 +166,7 @@ impl Scan {
         if w == 0 || h == 0 {
             return Ok(());
         }
+        self.budget.take(frame, &self.limits)?;
         let stale =
             !matches!(&self.scaler, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h);
         if stale {
@@ -209,6 +232,11 @@ impl Scan {
         std::mem::swap(&mut self.previous, &mut self.current);
         self.last_us = t_us;
         self.frames += 1;
+        // At a limit the scan ends here, with what it has: a long film is
+        // scanned for its first minutes, not decoded whole.
+        if self.budget.exhausted() || t_us >= self.limits.max_scan_us {
+            self.stopped_early = true;
+        }
         Ok(())
     }
 
@@ -219,6 +247,7 @@ impl Scan {
             content_start_us,
             duration_us: self.last_us + self.frame_us,
             frames: self.frames,
+            stopped_early: self.stopped_early,
         }
     }
 }

@@ -156,6 +156,42 @@ pub struct FixOptions {
     pub max_fps: u32,
     /// Threads one video encode may use (0: let the encoder decide).
     pub video_threads: usize,
+    /// Bounds on what decoding one video may cost.
+    pub limits: DecodeLimits,
+}
+
+/// Bounds on the work and memory one video may cost, whatever its headers
+/// claim. Files come from strangers: a picture size, a frame count or a
+/// timestamp can be made up, and one file must not stall or exhaust a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DecodeLimits {
+    /// Largest picture decoded, width × height. The default, 40 MP, takes
+    /// DCI 8K (8192×4320 = 35.4 MP); one such frame is ~53 MB in 4:2:0.
+    pub max_video_pixels: u64,
+    /// Most frames one decode pass reads: a cut scan, or one encode attempt
+    /// (frames from the keyframe before the window included). Timestamps that
+    /// never advance would otherwise keep a pass decoding to the end of any
+    /// file. The default is 2 hours at 30 fps.
+    pub max_decoded_frames: u64,
+    /// How much of a video the cut scan (`--segment auto`, `check --deep`)
+    /// reads from its start. Past it the scan stops and says so; the window is
+    /// then chosen in what was scanned.
+    pub max_scan_us: u64,
+    /// Memory for the frames held to lengthen a clip shorter than the minimum
+    /// (`--extend loop|pingpong`). Past it the repair fails and names
+    /// `--extend freeze`, which holds one frame.
+    pub max_held_bytes: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_video_pixels: 40_000_000,
+            max_decoded_frames: 2 * 3600 * 30,
+            max_scan_us: 10 * 60 * 1_000_000,
+            max_held_bytes: 1 << 30,
+        }
+    }
 }
 
 impl Default for FixOptions {
@@ -170,6 +206,7 @@ impl Default for FixOptions {
             extend: ExtendMode::Pingpong,
             max_fps: 30,
             video_threads: 0,
+            limits: DecodeLimits::default(),
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use super::{ExtendMode, FixOptions, PadFill, SegmentMode, Step};
+use super::{DecodeLimits, ExtendMode, FixOptions, PadFill, SegmentMode, Step};
 use crate::check::check_video;
 use crate::facts::VideoFacts;
 use crate::spec::{Spec, SECOND_US};
@@ -138,6 +138,9 @@ pub struct Target {
     pub max_bytes: Option<u64>,
     /// Threads for the decoder and x264 (0: FFmpeg decides).
     pub threads: usize,
+    /// What decoding may cost (the caller's, not the plan's decision).
+    #[serde(skip)]
+    pub limits: DecodeLimits,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -569,6 +572,7 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
                 rate,
                 max_bytes: rules.max_bytes,
                 threads: options.video_threads,
+                limits: options.limits,
             }),
         };
     }
@@ -845,6 +849,7 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             rate,
             max_bytes: rules.max_bytes,
             threads: options.video_threads,
+            limits: options.limits,
         }),
     }
 }
