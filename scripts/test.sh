@@ -9,3 +9,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # Benchmarks in quick mode: each runs once, so they keep compiling and working.
 cargo test --locked --benches
+# Fuzzing, short and reproducible: a fixed number of runs from seed 1 for each
+# target (headers, probe, decode); a finding fails the run. Longer runs by hand:
+# FUZZ_SECONDS=3600 bash scripts/fuzz.sh
+FUZZ_CI=1 bash scripts/fuzz.sh

@@ -1,0 +1,50 @@
+//! Full decodes of arbitrary bytes: an image goes through the whole in-memory
+//! repair (decode, orient, resize, pad, encode), a video through the cut scan's
+//! decode of every frame, under lowered decode limits so each run stays short.
+#![no_main]
+
+use std::path::PathBuf;
+
+use libfuzzer_sys::fuzz_target;
+use preflight::plan::DecodeLimits;
+use preflight::{FixOptions, MediaFacts, Model, Orientation, Provider, Spec};
+
+/// Pictures past this are left to the pixel-limit tests: a 60-byte header can
+/// claim the whole 2^28-pixel allowance, and each such run would take seconds.
+const MAX_FUZZ_PIXELS: u64 = 16_000_000;
+
+fn scratch() -> PathBuf {
+    let dir = if std::path::Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
+    dir.join(format!("preflight-fuzz-decode-{}", std::process::id()))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let path = scratch();
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    match preflight::probe(&path) {
+        Ok(MediaFacts::Image(image)) => {
+            let pixels = u64::from(image.stored_width) * u64::from(image.stored_height);
+            if pixels <= MAX_FUZZ_PIXELS {
+                let spec = Spec::lookup(Provider::Kling, Model::KlingV3, Orientation::Image)
+                    .expect("kling v3 is sold");
+                let _ = preflight::base64_image(&path, &spec, &FixOptions::default());
+            }
+        }
+        Ok(MediaFacts::Video(_)) => {
+            let limits = DecodeLimits {
+                max_video_pixels: 4_000_000,
+                max_decoded_frames: 600,
+                max_scan_us: 20_000_000,
+                ..DecodeLimits::default()
+            };
+            let _ = preflight::scenes(&path, &limits);
+        }
+        Err(_) => {}
+    }
+});
