@@ -23,6 +23,7 @@ pub use facts::{
     ColorModel, Container, ImageFacts, ImageFormat, MediaFacts, MediaKind, VideoFacts,
 };
 pub use fix::{execute, Action, FixError, Fixed};
+pub use imaging::stages as image_stages;
 pub use plan::{plan, FixOptions, PadFill, Plan};
 pub use probe::probe;
 pub use spec::{Model, Orientation, Provider, Spec, SpecError};

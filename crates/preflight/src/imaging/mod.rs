@@ -7,6 +7,7 @@ mod encode;
 pub(crate) mod heif;
 mod pad;
 mod resize;
+pub mod stages;
 
 use std::borrow::Cow;
 use std::path::Path;
