@@ -471,9 +471,9 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 TOTAL=$(($(date +%s) - START))
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 ram=$(awk '/^MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
-echo "Machine: $CORES cores ($cpu), $ram RAM, $(uname -sm); load average (1/5/15 min) $LOAD_BEFORE before, $LOAD_AFTER after."
-echo "Tools: $("$PF" --version); $(ffmpeg -version | head -1 | cut -d' ' -f1-3); $("$IM" -version | head -1 | cut -d' ' -f2-4); $(vips --version)."
-echo "Run: $(date -u +%Y-%m-%d), COPIES=$COPIES, $(count "$corpus") input files ($(du -sm "$corpus" | cut -f1) MB), corpus generated in ${GEN_SECONDS} s, whole script ${TOTAL} s."
+echo "- Machine: $CORES cores ($cpu), $ram RAM, $(uname -sm); load average (1/5/15 min) $LOAD_BEFORE before, $LOAD_AFTER after."
+echo "- Tools: $("$PF" --version); $(ffmpeg -version | head -1 | cut -d' ' -f1-3); $("$IM" -version | head -1 | cut -d' ' -f2-4); $(vips --version)."
+echo "- Run: $(date -u +%Y-%m-%d), COPIES=$COPIES, $(count "$corpus") input files ($(du -sm "$corpus" | cut -f1) MB), corpus generated in ${GEN_SECONDS} s, whole script ${TOTAL} s."
 echo
 echo "| case | tool | files | compliant | time s | peak RSS MB (largest process / all) | output MB | time ×pf | RSS ×pf | bytes ×pf |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
