@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what preflight needs to build, run and test, where it is missing:
 # FFmpeg 5.1 development files, clang (bindgen), pkg-config, the ffmpeg and
-# ImageMagick CLIs the tests use as independent checks, and libvips for the
-# benchmark comparison. Safe to run again: it installs only what is absent.
+# ImageMagick CLIs the tests use as independent checks, and libvips and GNU
+# time for the comparison (benches/compare.sh). Safe to run again: it installs
+# only what is absent.
 set -euo pipefail
 
 missing=()
@@ -19,8 +20,10 @@ if ! command -v ffprobe >/dev/null || ! command -v ffmpeg >/dev/null; then missi
 # /usr/bin/identify comes only with ImageMagick itself.
 if [ ! -x /usr/bin/identify ]; then missing+=(imagemagick); fi
 if ! command -v vips >/dev/null; then missing+=(libvips-tools); fi
-# GNU time: peak memory in benches/compare_images.sh and compare_video.sh.
+# GNU time: wall time and peak memory in benches/compare.sh.
 if [ ! -x /usr/bin/time ]; then missing+=(time); fi
+# ps (procps): benches/compare.sh samples the memory of every process it runs.
+if ! command -v ps >/dev/null; then missing+=(procps); fi
 # valgrind: tests/leaks.rs checks the FFmpeg paths for leaks.
 if ! command -v valgrind >/dev/null; then missing+=(valgrind); fi
 
