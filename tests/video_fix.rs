@@ -183,7 +183,9 @@ fn every_fixture_is_repaired_for_kling_and_a_second_run_copies() {
         ("noaudio_640x360.mp4", "copied"),
         ("mkv_640x360.mkv", "remuxed"),
         ("moov_at_end_640x360.mp4", "remuxed"),
-        ("long_45s_360x640.mp4", "remuxed"),
+        // Keyframes at 0, 15.8 and 31.9 s: a copy would keep 15.8 s of the
+        // 30 allowed, so it is re-encoded.
+        ("long_45s_360x640.mp4", "reencoded"),
         ("hevc_10bit_720x1280.mp4", "reencoded"),
         ("vp9_640x360.webm", "reencoded"),
         ("prores_480x360.mov", "reencoded"),
@@ -207,6 +209,8 @@ fn every_fixture_is_repaired_for_kling_and_a_second_run_copies() {
     assert_eq!(size("tiny_320x240.mp4"), (454, 340));
     assert_eq!(size("odd_641x361.mp4"), (640, 360));
     assert_eq!(size("wide_4096x1024.mp4"), (3850, 964));
+    let long = num(&ffprobe(&out.path().join("long_45s_360x640.mp4"))["format"]["duration"]);
+    assert!(long > 29.5 && long <= 30.0, "long_45s kept {long} s");
 
     // Idempotent: the repaired files are compliant and copied byte for byte.
     let again = tempfile::tempdir().unwrap();
@@ -403,6 +407,30 @@ fn novita_byte_limit_is_never_exceeded() {
         &limits(&spec),
         false,
     );
+}
+
+#[test]
+fn a_long_clip_with_frequent_keyframes_is_cut_by_copy_near_the_maximum() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long_36s_keyint_2s.mp4");
+    // Compliant but for its length; a keyframe every 2 s (60 frames at 30 fps).
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi"])
+        .args(["-i", "testsrc2=size=360x640:rate=30:duration=36"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "60"])
+        .args(["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+        .arg(&long)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = dir.path().join("out");
+    let lines = fix(&[], &[long], &out);
+    assert_eq!(lines[0]["action"], "remuxed", "{}", lines[0]);
+    let output = PathBuf::from(lines[0]["output"].as_str().unwrap());
+    verify(&output, &limits(&kling(Orientation::Video)), false);
+    // The last keyframe before 30 s is at 28 s: the copy stops there.
+    let d = num(&ffprobe(&output)["format"]["duration"]);
+    assert!((27.9..28.1).contains(&d), "{d}");
 }
 
 /// Library API with a spec narrower than any provider's, to reach cases the

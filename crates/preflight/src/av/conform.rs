@@ -12,8 +12,8 @@ use super::scenes::detect_scenes;
 use crate::facts::VideoFacts;
 use crate::fix::{Action, FixError};
 use crate::plan::video::{
-    budget_bitrate, choose_window, AudioPlan, Mode, RateControl, Target, VideoPlan, Window,
-    AUDIO_BITRATE, AUDIO_RATE,
+    budget_bitrate, choose_window, keyframe_cut_range, AudioPlan, Mode, RateControl, Target,
+    VideoPlan, Window, AUDIO_BITRATE, AUDIO_RATE,
 };
 use crate::spec::{Spec, SECOND_US};
 
@@ -45,7 +45,9 @@ pub fn conform(
                 duration_us: len,
             });
             cut = if start == 0 {
-                cut.map(|(lo, hi)| (lo, hi.min(len)))
+                let fps = u64::from(target.fps.max(1));
+                let min_us = target.min_frames * SECOND_US / fps;
+                cut.map(|(_, hi)| keyframe_cut_range(min_us, SECOND_US / fps, hi.min(len)))
             } else {
                 None
             };

@@ -103,6 +103,16 @@ pub struct Geometry {
     pub height: u32,
 }
 
+/// Where a remux may cut a clip that must end by `hi_us`: at a keyframe no
+/// earlier than two thirds of `hi_us` (and past the minimum `min_us` by a
+/// frame). A copy is lossless and fast, but one that keeps much less than a
+/// re-encode would costs users motion they pay for: a 45 s clip with
+/// keyframes every 16 s would come out 15.8 s long where 30 s are allowed.
+/// With no keyframe in the range the clip is re-encoded instead.
+pub fn keyframe_cut_range(min_us: u64, frame_us: u64, hi_us: u64) -> (u64, u64) {
+    ((min_us + frame_us).max(hi_us / 3 * 2), hi_us)
+}
+
 /// Which part of the source is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -504,8 +514,11 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             let start_us = options.start_us.unwrap_or(0);
             let latest = facts.duration_us.saturating_sub(rules.min_duration_us);
             let start_us = start_us.min(latest);
-            let lo = rules.min_duration_us + frame_us;
-            let hi = rules.max_duration_us.saturating_sub(frame_us);
+            let (lo, hi) = keyframe_cut_range(
+                rules.min_duration_us,
+                frame_us,
+                rules.max_duration_us.saturating_sub(frame_us),
+            );
             keyframe_cut = Some((lo, hi));
             if auto_segment {
                 window = Window::Auto { max_us: hi };
@@ -969,6 +982,8 @@ mod tests {
         assert_eq!(t.mode, Mode::Remux);
         let (lo, hi) = t.keyframe_cut.unwrap();
         assert!(lo > 3 * SECOND_US && hi < 30 * SECOND_US);
+        // A copy must keep at least two thirds of what a re-encode keeps.
+        assert!(lo >= hi / 3 * 2 && lo < hi, "{lo}..{hi}");
         // With auto segmentation the window is chosen by decoding.
         let auto = FixOptions {
             segment: SegmentMode::Auto,
