@@ -3,7 +3,8 @@
 //! decode of every frame, under lowered decode limits so each run stays short.
 #![no_main]
 
-use std::path::PathBuf;
+#[path = "scratch.rs"]
+mod scratch;
 
 use libfuzzer_sys::fuzz_target;
 use preflight::plan::DecodeLimits;
@@ -13,17 +14,8 @@ use preflight::{FixOptions, MediaFacts, Model, Orientation, Provider, Spec};
 /// claim the whole 2^28-pixel allowance, and each such run would take seconds.
 const MAX_FUZZ_PIXELS: u64 = 16_000_000;
 
-fn scratch() -> PathBuf {
-    let dir = if std::path::Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm")
-    } else {
-        std::env::temp_dir()
-    };
-    dir.join(format!("preflight-fuzz-decode-{}", std::process::id()))
-}
-
 fuzz_target!(|data: &[u8]| {
-    let path = scratch();
+    let path = scratch::path("decode");
     if std::fs::write(&path, data).is_err() {
         return;
     }
