@@ -188,36 +188,37 @@ pub(super) fn check_picture(
 /// Counts the frames one decode pass reads, against the limit.
 pub(super) struct FrameBudget {
     decoded: u64,
-    max: u64,
+    limits: DecodeLimits,
 }
 
 impl FrameBudget {
     pub fn new(limits: &DecodeLimits) -> Self {
         FrameBudget {
             decoded: 0,
-            max: limits.max_decoded_frames,
+            limits: *limits,
         }
     }
 
-    /// One more decoded frame; `Err` once the pass is over its limit.
-    pub fn take(
-        &mut self,
-        frame: &ff::frame::Video,
-        limits: &DecodeLimits,
-    ) -> Result<(), FixError> {
-        check_picture(frame.width(), frame.height(), limits)?;
+    /// One more decoded frame; `Err` when its picture is over the pixel limit
+    /// or the pass is over its frame limit.
+    pub fn take(&mut self, frame: &ff::frame::Video) -> Result<(), FixError> {
+        check_picture(frame.width(), frame.height(), &self.limits)?;
         self.decoded += 1;
-        if self.decoded > self.max {
+        if self.decoded > self.limits.max_decoded_frames {
             return Err(video_error(format!(
                 "decoded more than {} frames without reaching the end of the kept window: \
                  the file's timestamps do not advance, or the video is far longer than it says",
-                self.max
+                self.limits.max_decoded_frames
             )));
         }
         Ok(())
     }
 
     pub fn exhausted(&self) -> bool {
-        self.decoded >= self.max
+        self.decoded >= self.limits.max_decoded_frames
+    }
+
+    pub fn limits(&self) -> &DecodeLimits {
+        &self.limits
     }
 }

@@ -283,7 +283,7 @@ fn drain_video(
         if video.done {
             continue;
         }
-        video.budget.take(decoded, &t.limits)?;
+        video.budget.take(decoded)?;
         let Some(ts) = decoded.timestamp() else {
             continue;
         };

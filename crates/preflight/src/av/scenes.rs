@@ -58,7 +58,7 @@ pub fn detect_scenes(
         .ok_or_else(|| video_error("no video stream"))?;
     let origin_us = start_time_us(&ictx);
     let mut decoder = video_decoder(&ictx, v_index, threads, limits)?;
-    let mut state = Scan::new(origin_us, tb, *limits);
+    let mut state = Scan::new(origin_us, tb, limits);
     let mut damage = DamageCount::new();
     let mut packet = ff::Packet::empty();
     let mut frame = ff::frame::Video::empty();
@@ -92,7 +92,6 @@ pub fn detect_scenes(
 }
 
 struct Scan {
-    limits: DecodeLimits,
     budget: FrameBudget,
     stopped_early: bool,
     origin_us: i64,
@@ -111,10 +110,9 @@ struct Scan {
 }
 
 impl Scan {
-    fn new(origin_us: i64, tb: ff::Rational, limits: DecodeLimits) -> Scan {
+    fn new(origin_us: i64, tb: ff::Rational, limits: &DecodeLimits) -> Scan {
         Scan {
-            limits,
-            budget: FrameBudget::new(&limits),
+            budget: FrameBudget::new(limits),
             stopped_early: false,
             origin_us,
             tb,
@@ -166,7 +164,7 @@ impl Scan {
         if w == 0 || h == 0 {
             return Ok(());
         }
-        self.budget.take(frame, &self.limits)?;
+        self.budget.take(frame)?;
         let stale =
             !matches!(&self.scaler, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h);
         if stale {
@@ -234,7 +232,7 @@ impl Scan {
         self.frames += 1;
         // At a limit the scan ends here, with what it has: a long film is
         // scanned for its first minutes, not decoded whole.
-        if self.budget.exhausted() || t_us >= self.limits.max_scan_us {
+        if self.budget.exhausted() || t_us >= self.budget.limits().max_scan_us {
             self.stopped_early = true;
         }
         Ok(())

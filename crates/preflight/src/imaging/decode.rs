@@ -18,7 +18,8 @@ use crate::probe::MAX_IMAGE_PIXELS;
 /// pixel limit (deeper pictures get proportionally fewer pixels).
 const MAX_DECODE_ALLOC: u64 = MAX_IMAGE_PIXELS * 4;
 
-fn image_format(format: ImageFormat) -> Option<image::ImageFormat> {
+/// The `image` crate's name for `format`; `None` for the formats libheif reads.
+pub(crate) fn image_format(format: ImageFormat) -> Option<image::ImageFormat> {
     Some(match format {
         ImageFormat::Jpeg => image::ImageFormat::Jpeg,
         ImageFormat::Png => image::ImageFormat::Png,

@@ -2,7 +2,7 @@
 //! [`ImagePlan`] decided beforehand from the facts alone:
 //! decode (upright, 8-bit) → flatten → resize → pad → encode within the budget.
 
-mod decode;
+pub(crate) mod decode;
 mod encode;
 pub(crate) mod heif;
 mod pad;

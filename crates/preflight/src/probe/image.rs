@@ -18,14 +18,8 @@ pub(super) fn probe_image(
     head: &[u8],
     bytes: u64,
 ) -> Result<ImageFacts, ProbeError> {
-    let image_format = match format {
-        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
-        ImageFormat::Png => image::ImageFormat::Png,
-        ImageFormat::Webp => image::ImageFormat::WebP,
-        ImageFormat::Gif => image::ImageFormat::Gif,
-        ImageFormat::Bmp => image::ImageFormat::Bmp,
-        ImageFormat::Tiff => image::ImageFormat::Tiff,
-        ImageFormat::Heif | ImageFormat::Avif => return probe_heif(path, format, bytes),
+    let Some(image_format) = crate::imaging::decode::image_format(format) else {
+        return probe_heif(path, format, bytes);
     };
     let file = File::open(path)?;
     let mut reader = ImageReader::new(BufReader::new(file));
