@@ -99,9 +99,17 @@ pub struct VideoFacts {
     /// Size as encoded in the stream.
     pub coded_width: u32,
     pub coded_height: u32,
-    /// Size as displayed, after rotation.
+    /// Size as displayed: the stored size stretched by the sample aspect ratio
+    /// (the width changes, as players do), then turned by the rotation.
     pub width: u32,
     pub height: u32,
+    /// Sample (pixel) aspect ratio `num:den`; `1:1` when square or unknown.
+    pub sample_aspect: (u32, u32),
+    /// How the pixel values map to colours, as the stream is tagged.
+    pub colour: VideoColour,
+    /// Where the file's timeline starts, in microseconds (an MPEG-TS capture
+    /// often starts at 1.4 s or later). Outputs always start at 0.
+    pub start_us: i64,
     /// Clockwise rotation a player applies, in degrees: 0, 90, 180 or 270.
     pub rotation: u16,
     /// Duration in microseconds (integer so that limits compare exactly).
@@ -119,6 +127,57 @@ pub struct VideoFacts {
 impl VideoFacts {
     pub fn duration_s(&self) -> f64 {
         self.duration_us as f64 / 1e6
+    }
+
+    /// Pixels are not square: the stored picture is stretched on display.
+    pub fn anamorphic(&self) -> bool {
+        let (n, d) = self.sample_aspect;
+        n != d
+    }
+}
+
+/// Colour tags of a video stream, as FFmpeg names them (`bt709`, `bt2020`,
+/// `smpte2084`, `arib-std-b67`, `tv`); `None` when the stream does not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VideoColour {
+    pub primaries: Option<String>,
+    pub transfer: Option<String>,
+    pub matrix: Option<String>,
+    pub range: Option<String>,
+}
+
+/// A high dynamic range transfer, which an SDR pipeline shows wrongly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HdrTransfer {
+    /// SMPTE ST 2084 (HDR10, Dolby Vision base layers).
+    Pq,
+    /// ARIB STD-B67 hybrid log-gamma (most phones' HDR video).
+    Hlg,
+}
+
+impl HdrTransfer {
+    pub fn name(self) -> &'static str {
+        match self {
+            HdrTransfer::Pq => "PQ",
+            HdrTransfer::Hlg => "HLG",
+        }
+    }
+
+    /// The transfer's name in FFmpeg (and zimg).
+    pub fn ffmpeg_name(self) -> &'static str {
+        match self {
+            HdrTransfer::Pq => "smpte2084",
+            HdrTransfer::Hlg => "arib-std-b67",
+        }
+    }
+}
+
+impl VideoColour {
+    pub fn hdr(&self) -> Option<HdrTransfer> {
+        [HdrTransfer::Pq, HdrTransfer::Hlg]
+            .into_iter()
+            .find(|t| self.transfer.as_deref() == Some(t.ffmpeg_name()))
     }
 }
 

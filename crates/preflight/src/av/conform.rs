@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::encode::{encode, Pass};
 use super::remux::{remux, RemuxError};
-use super::scenes::detect_scenes;
+use super::scenes::scan_for_window;
 use crate::facts::VideoFacts;
 use crate::fix::{Action, FixError};
 use crate::plan::video::{
@@ -145,14 +145,15 @@ fn reencode(
     )))
 }
 
-/// `--segment auto`: the longest cut-free window, from a low-resolution decode.
+/// `--segment auto`: the longest cut-free window, from a low-resolution decode
+/// that stops once the window is decided.
 fn auto_window(
     input: &Path,
     facts: &VideoFacts,
     target: &Target,
     max_us: u64,
 ) -> Result<(u64, u64), FixError> {
-    let scenes = detect_scenes(input, target.threads, &target.limits)?;
+    let scenes = scan_for_window(input, target.threads, &target.limits, max_us)?;
     let duration = scenes.duration_us.min(facts.duration_us.max(1));
     Ok(choose_window(
         duration,

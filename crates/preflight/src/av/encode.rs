@@ -480,7 +480,7 @@ pub(super) fn video_filters(t: &Target, fill_rgb: [u8; 3]) -> String {
     if let Some((w, h)) = g.crop {
         chain.push(format!("crop={w}:{h}:0:0"));
     }
-    chain.push("format=yuv420p".into());
+    chain.push(super::colour::colour_filters(&t.colour));
     let mut spec = chain.join(",");
     if let Some(pad) = g.pad {
         let (pw, ph) = g.scale.or(g.crop).unwrap_or(g.source);
@@ -680,6 +680,7 @@ fn open_x264(
     enc.set_time_base(tb);
     enc.set_frame_rate(Some(ff::Rational(t.fps as i32, 1)));
     enc.set_aspect_ratio(ff::Rational(1, 1));
+    super::colour::tag_bt709(&mut enc);
     if global {
         enc.set_flags(ff::codec::Flags::GLOBAL_HEADER);
     }

@@ -10,6 +10,7 @@
 //! Each file's whole pipeline (demux → decode → filter → encode → mux) runs on
 //! the calling thread; FFmpeg's own codec threads are the only others.
 
+mod colour;
 mod common;
 mod conform;
 mod encode;

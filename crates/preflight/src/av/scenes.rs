@@ -50,6 +50,28 @@ pub fn detect_scenes(
     threads: usize,
     limits: &DecodeLimits,
 ) -> Result<Scenes, FixError> {
+    scan(path, threads, limits, None)
+}
+
+/// As `detect_scenes`, for choosing a window of at most `max_us`: the scan
+/// stops once a cut-free stretch of `max_us` has been seen (after any leading
+/// black or frozen frames), since no later stretch can beat it (among equals
+/// the earliest wins). `duration_us` is then where the scan stopped.
+pub(crate) fn scan_for_window(
+    path: &Path,
+    threads: usize,
+    limits: &DecodeLimits,
+    max_us: u64,
+) -> Result<Scenes, FixError> {
+    scan(path, threads, limits, Some(max_us))
+}
+
+fn scan(
+    path: &Path,
+    threads: usize,
+    limits: &DecodeLimits,
+    window_max_us: Option<u64>,
+) -> Result<Scenes, FixError> {
     let mut ictx = open_input(path)?;
     let v_index = video_stream(&ictx)?;
     let tb = ictx
@@ -58,7 +80,9 @@ pub fn detect_scenes(
         .ok_or_else(|| video_error("no video stream"))?;
     let origin_us = start_time_us(&ictx);
     let mut decoder = video_decoder(&ictx, v_index, threads, limits)?;
+    skip_deblocking(&mut decoder);
     let mut state = Scan::new(origin_us, tb, limits);
+    state.window_max_us = window_max_us;
     let mut damage = DamageCount::new();
     let mut packet = ff::Packet::empty();
     let mut frame = ff::frame::Video::empty();
@@ -77,13 +101,15 @@ pub fn detect_scenes(
             }
         }
         state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
-        if state.stopped_early {
+        if state.done() {
             break;
         }
     }
-    // Flush: the decoder holds reordered frames until end of stream.
-    let _ = decoder.send_eof();
-    state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
+    if !state.done() {
+        // Flush: the decoder holds reordered frames until end of stream.
+        let _ = decoder.send_eof();
+        state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
+    }
     damage.check()?;
     if state.frames == 0 {
         return Err(video_error("the video stream has no decodable frames"));
@@ -91,9 +117,28 @@ pub fn detect_scenes(
     Ok(state.finish())
 }
 
+/// Skips the in-loop deblocking (and HEVC's SAO) filters and allows the H.264
+/// decoder's non-bit-exact shortcuts: they change edges by a few levels, which
+/// a 64×36 area-averaged thumbnail cannot see, and a hard cut changes it by
+/// tens. Frames are still all decoded: skipping non-reference frames would
+/// move a cut that falls on one to the next decoded frame.
+fn skip_deblocking(decoder: &mut ff::decoder::Video) {
+    // SAFETY: fields of the open decoder's own context, read by the decoder
+    // on every frame; setting them between packets is what the ffmpeg CLI's
+    // `-skip_loop_filter` does before opening.
+    unsafe {
+        let ctx = decoder.as_mut_ptr();
+        (*ctx).skip_loop_filter = ff::ffi::AVDiscard::AVDISCARD_ALL;
+        (*ctx).flags2 |= ff::ffi::AV_CODEC_FLAG2_FAST as i32;
+    }
+}
+
 struct Scan {
     budget: FrameBudget,
     stopped_early: bool,
+    /// `--segment auto`: the window's maximum, to stop once it is decided.
+    window_max_us: Option<u64>,
+    decided: bool,
     origin_us: i64,
     tb: ff::Rational,
     scaler: Option<(Scaler, ff::format::Pixel, u32, u32)>,
@@ -114,6 +159,8 @@ impl Scan {
         Scan {
             budget: FrameBudget::new(limits),
             stopped_early: false,
+            window_max_us: None,
+            decided: false,
             origin_us,
             tb,
             scaler: None,
@@ -140,7 +187,7 @@ impl Scan {
         loop {
             match decoder.receive_frame(frame) {
                 Ok(()) => {
-                    if self.stopped_early {
+                    if self.done() {
                         // Frames the decoder still held past the limit.
                         continue;
                     }
@@ -235,7 +282,27 @@ impl Scan {
         if self.budget.exhausted() || t_us >= self.budget.limits().max_scan_us {
             self.stopped_early = true;
         }
+        self.decided = self.window_decided(t_us);
         Ok(())
+    }
+
+    /// Whether the stretch since the last cut (or since the motion began) is
+    /// already as long as the window may be.
+    fn window_decided(&self, t_us: u64) -> bool {
+        let (Some(max_us), Some(content)) = (self.window_max_us, self.content_start) else {
+            return false;
+        };
+        let from = self
+            .cuts
+            .last()
+            .copied()
+            .filter(|&c| c > content)
+            .unwrap_or(content);
+        t_us + self.frame_us >= from + max_us
+    }
+
+    fn done(&self) -> bool {
+        self.stopped_early || self.decided
     }
 
     fn finish(self) -> Scenes {

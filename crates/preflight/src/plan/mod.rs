@@ -3,6 +3,7 @@
 //! means the file is copied byte for byte.
 
 pub mod image;
+pub mod picture;
 pub mod video;
 
 use std::fmt;

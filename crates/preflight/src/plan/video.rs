@@ -13,6 +13,7 @@
 
 use serde::Serialize;
 
+use super::picture::{colour_path, square_pixels, ColourPath};
 use super::{DecodeLimits, ExtendMode, FixOptions, PadFill, SegmentMode, Step};
 use crate::check::check_video;
 use crate::facts::VideoFacts;
@@ -135,6 +136,8 @@ pub struct Target {
     /// `[min_us, max_us]`; when no keyframe does, the executor re-encodes.
     pub keyframe_cut: Option<(u64, u64)>,
     pub geometry: Geometry,
+    /// Tone mapping and colour conversion to SDR BT.709, limited range.
+    pub colour: ColourPath,
     /// Output frame rate (constant), whole frames per second.
     pub fps: u32,
     /// Output length in frames: at least `min_frames`, at most `max_frames`.
@@ -197,6 +200,10 @@ pub enum VideoOp {
         x: u32,
         y: u32,
         fill: PadFill,
+    },
+    /// HDR (PQ or HLG) to SDR BT.709.
+    ToneMap {
+        from: crate::facts::HdrTransfer,
     },
     /// Constant frame rate.
     FrameRate {
@@ -417,14 +424,19 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
     let pixfmt_bad = warned("video.pixel_format.yuv420p");
     let vfr = facts.variable_frame_rate;
     let rotated = !facts.rotation.is_multiple_of(360);
-    let geometry = plan_geometry(
-        facts.width,
-        facts.height,
-        facts.rotation % 360,
-        rules.min_side,
-        rules.max_side,
-        options.pad,
+    let anamorphic = facts.anamorphic();
+    let geometry = square_pixels(
+        plan_geometry(
+            facts.width,
+            facts.height,
+            facts.rotation % 360,
+            rules.min_side,
+            rules.max_side,
+            options.pad,
+        ),
+        anamorphic,
     );
+    let colour = colour_path(facts);
     let geometry_change = geometry.scale.is_some()
         || geometry.crop.is_some()
         || geometry.pad.is_some()
@@ -436,7 +448,12 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
     let auto_segment =
         too_long && options.start_us.is_none() && options.segment == SegmentMode::Auto;
 
-    let stream_ok = !codec_bad && !pixfmt_bad && !vfr && !rotated && !geometry_change;
+    let stream_ok = !codec_bad
+        && !pixfmt_bad
+        && !vfr
+        && !rotated
+        && !geometry_change
+        && colour.tone_map.is_none();
     let needs_reencode = !stream_ok
         || too_short
         || too_big
@@ -514,11 +531,10 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             let start_us = options.start_us.unwrap_or(0);
             let latest = facts.duration_us.saturating_sub(rules.min_duration_us);
             let start_us = start_us.min(latest);
-            let (lo, hi) = keyframe_cut_range(
-                rules.min_duration_us,
-                frame_us,
-                rules.max_duration_us.saturating_sub(frame_us),
-            );
+            // A copy keeps the source's frames and exact timestamps: no
+            // rounding to leave room for, the cut may end at the maximum.
+            let (lo, hi) =
+                keyframe_cut_range(rules.min_duration_us, frame_us, rules.max_duration_us);
             keyframe_cut = Some((lo, hi));
             if auto_segment {
                 window = Window::Auto { max_us: hi };
@@ -526,7 +542,7 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
                     VideoOp::TrimAuto { max_us: hi },
                     "video.duration.max",
                     format!(
-                        "{} s is over the {} s maximum: keep the longest cut-free stretch of at most {} s; copied up to a keyframe when it starts the file, re-encoded otherwise",
+                        "{} s is over the {} s maximum: keep the longest cut-free stretch of at most {} s; copied (frame-exact end) when it starts the file, re-encoded otherwise",
                         secs(facts.duration_us),
                         secs(rules.max_duration_us),
                         secs(hi)
@@ -541,11 +557,11 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
                     VideoOp::TrimAtKeyframe { min_us: lo, max_us: hi },
                     "video.duration.max",
                     format!(
-                        "{} s is over the {} s maximum: cut at a keyframe between {} s and {} s (re-encoded if none falls there)",
+                        "{} s is over the {} s maximum: copy from the first keyframe up to the last frame that ends by {} s, at least {} s (re-encoded otherwise)",
                         secs(facts.duration_us),
                         secs(rules.max_duration_us),
-                        secs(lo),
                         secs(hi),
+                        secs(lo),
                     ),
                 ));
             }
@@ -577,6 +593,7 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
                 window,
                 keyframe_cut,
                 geometry,
+                colour: ColourPath::default(),
                 fps,
                 min_frames,
                 max_frames,
@@ -608,6 +625,16 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             "video.rotation.none",
             format!("rotation flag {}°", facts.rotation),
         )
+    } else if anamorphic {
+        (
+            "video.pixel_aspect.square",
+            format!(
+                "pixel aspect {}:{}",
+                facts.sample_aspect.0, facts.sample_aspect.1
+            ),
+        )
+    } else if let Some(hdr) = colour.tone_map {
+        ("video.hdr", format!("{} HDR", hdr.name()))
     } else if geometry_change {
         let rule = [
             "video.width.max",
@@ -723,6 +750,8 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             } else {
                 "video.height.min"
             }
+        } else if anamorphic {
+            "video.pixel_aspect.square"
         } else {
             "video.size.even"
         };
@@ -765,6 +794,16 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             format!(
                 "pad to {}x{} ({} fill): the long side is at the maximum, the short side under the minimum",
                 pad.width, pad.height, pad.fill
+            ),
+        ));
+    }
+    if let Some(from) = colour.tone_map {
+        steps.push(step(
+            VideoOp::ToneMap { from },
+            "video.hdr",
+            format!(
+                "{} HDR tone-mapped to SDR BT.709 (zscale, tonemap=hable)",
+                from.name()
             ),
         ));
     }
@@ -854,6 +893,7 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             window,
             keyframe_cut: None,
             geometry,
+            colour,
             fps,
             min_frames,
             max_frames,
@@ -923,6 +963,9 @@ mod tests {
             coded_height: h,
             width: w,
             height: h,
+            sample_aspect: (1, 1),
+            colour: Default::default(),
+            start_us: 0,
             rotation: 0,
             duration_us: 5 * SECOND_US,
             frame_rate: 24.0,
