@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use super::encode::{encode, Pass};
-use super::remux::{remux, RemuxError};
+use super::remux::{remux, RemuxAudio, RemuxError};
 use super::scenes::scan_for_window;
 use crate::facts::VideoFacts;
 use crate::fix::{Action, FixError};
@@ -33,7 +33,17 @@ pub fn conform(
     };
     let max_bytes = target.max_bytes.or(spec.video.max_bytes);
     if target.mode == Mode::Remux {
-        let keep_audio = matches!(target.audio, AudioPlan::Copy);
+        let audio = match target.audio {
+            AudioPlan::None | AudioPlan::Drop => RemuxAudio::None,
+            AudioPlan::Copy => RemuxAudio::Copy,
+            AudioPlan::Aac {
+                bitrate,
+                sample_rate,
+            } => RemuxAudio::Aac {
+                bitrate,
+                sample_rate,
+            },
+        };
         let mut cut = target.keyframe_cut;
         let mut resolved = None;
         if let Window::Auto { max_us } = target.window {
@@ -54,7 +64,7 @@ pub fn conform(
         }
         let copy_possible = resolved.is_none() || cut.is_some();
         if copy_possible {
-            match remux(input, keep_audio, cut, output) {
+            match remux(input, audio, cut, output) {
                 Ok(()) => {
                     let size = fs::metadata(output)?.len();
                     if max_bytes.is_none_or(|m| size <= m) {

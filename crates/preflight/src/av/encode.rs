@@ -232,7 +232,7 @@ fn video_reaches_minimum(
     video_us + 2 * 1_000_000 / fps >= min_us
 }
 
-fn samples_for(frames: u64, fps: u32, rate: u32) -> u64 {
+pub(super) fn samples_for(frames: u64, fps: u32, rate: u32) -> u64 {
     frames * u64::from(rate) / u64::from(fps.max(1))
 }
 
@@ -765,11 +765,11 @@ impl VideoEncoder {
 
 // ---------------------------------------------------------------- audio
 
-struct AudioInput {
+pub(super) struct AudioInput {
     decoder: ff::decoder::Audio,
     tb: ff::Rational,
     graph: Option<ff::filter::Graph>,
-    channels: u16,
+    pub(super) channels: u16,
     frame: ff::frame::Audio,
     /// Filtered frames waiting for the video to catch up.
     queue: VecDeque<ff::frame::Audio>,
@@ -779,7 +779,10 @@ struct AudioInput {
 }
 
 impl AudioInput {
-    fn new(ictx: &ff::format::context::Input, index: usize) -> Result<AudioInput, FixError> {
+    pub(super) fn new(
+        ictx: &ff::format::context::Input,
+        index: usize,
+    ) -> Result<AudioInput, FixError> {
         let st = ictx
             .stream(index)
             .ok_or_else(|| video_error("no audio stream"))?;
@@ -806,7 +809,7 @@ impl AudioInput {
 
     /// Decodes one packet into the graph. Returns true once the window's end
     /// has been reached.
-    fn feed(
+    pub(super) fn feed(
         &mut self,
         packet: &ff::Packet,
         origin_us: i64,
@@ -832,7 +835,7 @@ impl AudioInput {
         Ok(false)
     }
 
-    fn finish(&mut self, damage: &mut DamageCount) -> Result<(), FixError> {
+    pub(super) fn finish(&mut self, damage: &mut DamageCount) -> Result<(), FixError> {
         let _ = self.decoder.send_eof();
         self.receive(damage)?;
         if let Some(graph) = self.graph.as_mut() {
@@ -919,7 +922,7 @@ impl AudioInput {
     /// Moves the frames the graph has ready to the queue. Not called after the
     /// input has ended: `apad` would then produce silence without end, and
     /// `next_tail` pulls exactly what is needed instead.
-    fn pull(&mut self) -> Result<(), FixError> {
+    pub(super) fn pull(&mut self) -> Result<(), FixError> {
         let Some(graph) = self.graph.as_mut() else {
             return Ok(());
         };
@@ -948,17 +951,17 @@ impl AudioInput {
     }
 }
 
-struct AudioEncoder {
+pub(super) struct AudioEncoder {
     encoder: ff::encoder::Audio,
     tb: ff::Rational,
-    out_tb: ff::Rational,
-    rate: u32,
+    pub(super) out_tb: ff::Rational,
+    pub(super) rate: u32,
     emitted: u64,
     layout: ff::ChannelLayout,
     packet: ff::Packet,
 }
 
-fn open_aac(
+pub(super) fn open_aac(
     octx: &mut ff::format::context::Output,
     channels: u16,
     bitrate: u64,
@@ -1040,7 +1043,7 @@ impl AudioEncoder {
     /// Encodes the queued frames that end within the video's current length, so
     /// that the sound can be cut at the video's final length without having
     /// been encoded past it.
-    fn release(
+    pub(super) fn release(
         &mut self,
         input: &mut AudioInput,
         video_samples: u64,
@@ -1058,7 +1061,7 @@ impl AudioEncoder {
     }
 
     /// Encodes exactly `total` samples: queued sound, then silence from `apad`.
-    fn finish(
+    pub(super) fn finish(
         &mut self,
         total: u64,
         input: &mut AudioInput,

@@ -17,9 +17,24 @@ use std::path::Path;
 use ffmpeg_next as ff;
 
 use super::common::{
-    audio_stream, from_us, open_input, read_packet, to_us, video_error, video_stream,
+    audio_stream, from_us, open_input, read_packet, to_us, video_error, video_stream, DamageCount,
 };
+use super::encode::{open_aac, samples_for, AudioEncoder, AudioInput};
 use crate::fix::FixError;
+
+/// What the copy does with the sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RemuxAudio {
+    None,
+    /// Packets copied.
+    Copy,
+    /// Decoded and encoded as AAC (PCM and other sound MP4 cannot carry),
+    /// cut or padded with silence to the video's length.
+    Aac {
+        bitrate: u64,
+        sample_rate: u32,
+    },
+}
 
 pub(super) enum RemuxError {
     /// The cut would keep less than its minimum: the caller re-encodes.
@@ -46,14 +61,14 @@ struct CopySpan {
     video_end_us: Option<i64>,
 }
 
-/// Copies the first video stream (and the best audio stream when `keep_audio`)
-/// of `input` into `output`, starting at 0. With `cut = Some((min_us, max_us))`
+/// Copies the first video stream (and the best audio stream, copied or encoded
+/// as `audio` says) of `input` into `output`, starting at 0. With `cut = Some((min_us, max_us))`
 /// the video ends at the latest frame that keeps it within `max_us` and the
 /// sound is cut to the video's length; a cut that keeps less than `min_us` is
 /// refused (`NoKeyframe`).
 pub(super) fn remux(
     input: &Path,
-    keep_audio: bool,
+    audio: RemuxAudio,
     cut: Option<(u64, u64)>,
     output: &Path,
 ) -> Result<(), RemuxError> {
@@ -64,11 +79,11 @@ pub(super) fn remux(
     };
     let mut ictx = open_input(input)?;
     let v_index = video_stream(&ictx)?;
-    let a_index = if keep_audio {
-        audio_stream(&ictx)
-    } else {
-        None
+    let a_index = match audio {
+        RemuxAudio::None => None,
+        RemuxAudio::Copy | RemuxAudio::Aac { .. } => audio_stream(&ictx),
     };
+    let copy_audio = a_index.filter(|_| audio == RemuxAudio::Copy);
     let v_tb = ictx
         .stream(v_index)
         .map(|s| s.time_base())
@@ -81,7 +96,7 @@ pub(super) fn remux(
     let mut in_tbs = vec![ff::Rational(0, 1); ictx.nb_streams() as usize];
     let mut next = 0;
     for index in std::iter::once(Some(v_index))
-        .chain(std::iter::once(a_index))
+        .chain(std::iter::once(copy_audio))
         .flatten()
     {
         let ist = ictx
@@ -102,10 +117,30 @@ pub(super) fn remux(
         in_tbs[index] = ist.time_base();
         next += 1;
     }
+    let mut sound = match (a_index, audio) {
+        (
+            Some(index),
+            RemuxAudio::Aac {
+                bitrate,
+                sample_rate,
+            },
+        ) => Some(SoundEncode::open(
+            &ictx,
+            index,
+            &mut octx,
+            bitrate,
+            sample_rate,
+        )?),
+        _ => None,
+    };
     let mut opts = ff::Dictionary::new();
     opts.set("movflags", "+faststart");
     octx.write_header_with(opts)
         .map_err(|e| video_error(format!("cannot write the MP4 header: {e}")))?;
+    if let Some(s) = sound.as_mut() {
+        // The muxer may change the time base it was given.
+        s.encoder.out_tb = octx.stream(1).map_or(s.encoder.out_tb, |st| st.time_base());
+    }
     let out_tbs: Vec<ff::Rational> = (0..next)
         .map(|i| {
             octx.stream(i)
@@ -119,6 +154,21 @@ pub(super) fn remux(
     let mut last_us = 0i64;
     while read_packet(&mut ictx, &mut packet, last_us)? {
         let index = packet.stream();
+        if let Some(s) = sound.as_mut().filter(|_| Some(index) == a_index) {
+            if !audio_done {
+                audio_done = s.feed(
+                    &packet,
+                    origin_us,
+                    span.video_end_us,
+                    video.end_us,
+                    &mut octx,
+                )?;
+            }
+            if video.done && audio_done {
+                break;
+            }
+            continue;
+        }
         let Some(Some(out_index)) = mapping.get(index).copied() else {
             continue;
         };
@@ -127,7 +177,11 @@ pub(super) fn remux(
             last_us = to_us(t, tb);
         }
         let keep = if index == v_index {
-            video.admit(&packet)
+            video.admit(&packet) && {
+                let end = packet.pts().unwrap_or(0) + packet.duration().max(0);
+                video.end_us = video.end_us.max(to_us(end, tb) - origin_us);
+                true
+            }
         } else {
             !audio_done && {
                 let (keep, done) = audio_admits(&packet, tb, origin_us, span.video_end_us);
@@ -156,6 +210,9 @@ pub(super) fn remux(
     if video.kept == 0 {
         return Err(video_error("the video stream has no frames").into());
     }
+    if let Some(s) = sound.as_mut() {
+        s.finish(span.video_end_us.unwrap_or(video.end_us), &mut octx)?;
+    }
     octx.write_trailer()
         .map_err(|e| video_error(format!("cannot finish the MP4: {e}")))?;
     Ok(())
@@ -167,6 +224,8 @@ struct VideoGate {
     started: bool,
     kept: u64,
     done: bool,
+    /// End of the latest kept frame, from the origin.
+    end_us: i64,
 }
 
 impl VideoGate {
@@ -176,6 +235,7 @@ impl VideoGate {
             started: false,
             kept: 0,
             done: false,
+            end_us: 0,
         }
     }
 
@@ -314,4 +374,67 @@ fn find_span(
         video_packets: Some(gate.kept),
         video_end_us: Some(end_us),
     })
+}
+
+/// Sound that MP4 cannot carry, decoded and encoded as AAC while the video is
+/// copied: cut or padded with silence to the video's length, as a re-encode
+/// does.
+struct SoundEncode {
+    input: AudioInput,
+    encoder: AudioEncoder,
+    damage: DamageCount,
+}
+
+impl SoundEncode {
+    fn open(
+        ictx: &ff::format::context::Input,
+        index: usize,
+        octx: &mut ff::format::context::Output,
+        bitrate: u64,
+        sample_rate: u32,
+    ) -> Result<Self, FixError> {
+        let input = AudioInput::new(ictx, index)?;
+        let global = octx
+            .format()
+            .flags()
+            .contains(ff::format::flag::Flags::GLOBAL_HEADER);
+        let encoder = open_aac(octx, input.channels, bitrate, sample_rate, global)?;
+        Ok(SoundEncode {
+            input,
+            encoder,
+            damage: DamageCount::new(),
+        })
+    }
+
+    /// Decodes one packet and encodes what fits in the video copied so far.
+    /// Returns true once the sound has reached the cut.
+    fn feed(
+        &mut self,
+        packet: &ff::Packet,
+        origin_us: i64,
+        cut_us: Option<i64>,
+        video_us: i64,
+        octx: &mut ff::format::context::Output,
+    ) -> Result<bool, FixError> {
+        let done = self
+            .input
+            .feed(packet, origin_us, 0, cut_us, &mut self.damage)?;
+        self.input.pull()?;
+        let rate = self.encoder.rate;
+        let video_samples = samples_for(video_us.max(0) as u64, 1_000_000, rate);
+        self.encoder.release(&mut self.input, video_samples, octx)?;
+        Ok(done)
+    }
+
+    /// Encodes the rest, exactly to the video's end.
+    fn finish(
+        &mut self,
+        video_us: i64,
+        octx: &mut ff::format::context::Output,
+    ) -> Result<(), FixError> {
+        self.input.finish(&mut self.damage)?;
+        self.damage.check()?;
+        let total = samples_for(video_us.max(0) as u64, 1_000_000, self.encoder.rate);
+        self.encoder.finish(total, &mut self.input, octx)
+    }
 }

@@ -454,12 +454,12 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
         && !rotated
         && !geometry_change
         && colour.tone_map.is_none();
-    let needs_reencode = !stream_ok
-        || too_short
-        || too_big
-        || (too_long && options.start_us.is_some_and(|s| s > 0))
-        || (options.keep_sound && !audio_copyable);
-    let needs_remux = container_bad || moov_bad || extra_streams || too_long || drop_audio;
+    let needs_reencode =
+        !stream_ok || too_short || too_big || (too_long && options.start_us.is_some_and(|s| s > 0));
+    // Sound MP4 cannot carry is encoded alone; the video is still copied.
+    let encode_audio = options.keep_sound && !audio_copyable;
+    let needs_remux =
+        container_bad || moov_bad || extra_streams || too_long || drop_audio || encode_audio;
     if !needs_reencode && !needs_remux {
         return VideoPlan {
             steps: Vec::new(),
@@ -514,6 +514,8 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             "video.duration.max"
         } else if extra_streams {
             "video.streams.single"
+        } else if encode_audio {
+            "video.container"
         } else {
             "option.keep_sound"
         };
@@ -575,6 +577,21 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
                 "sound left out (--keep-sound no)",
             ));
             AudioPlan::Drop
+        } else if encode_audio {
+            steps.push(step(
+                VideoOp::EncodeAudio {
+                    bitrate: AUDIO_BITRATE,
+                },
+                "video.container",
+                format!(
+                    "sound {} → AAC (the video is copied)",
+                    facts.audio_codec.as_deref().unwrap_or("unknown")
+                ),
+            ));
+            AudioPlan::Aac {
+                bitrate: AUDIO_BITRATE,
+                sample_rate: AUDIO_RATE,
+            }
         } else {
             AudioPlan::Copy
         };
@@ -1024,7 +1041,7 @@ mod tests {
         let t = plan.target.as_ref().unwrap();
         assert_eq!(t.mode, Mode::Remux);
         let (lo, hi) = t.keyframe_cut.unwrap();
-        assert!(lo > 3 * SECOND_US && hi < 30 * SECOND_US);
+        assert!(lo > 3 * SECOND_US && hi <= 30 * SECOND_US);
         // A copy must keep at least two thirds of what a re-encode keeps.
         assert!(lo >= hi / 3 * 2 && lo < hi, "{lo}..{hi}");
         // With auto segmentation the window is chosen by decoding.
