@@ -29,7 +29,8 @@
 #   videos (ffmpeg CLI only; H.264 High yuv420p, x264 veryfast CRF 20, AAC
 #   128k 48 kHz, +faststart, the filters preflight's encoder uses)
 #   hevc10_rot90   HEVC 10-bit 1920x1080, rotation flag, 5 s   H.264 upright 1080x1920
-#   long_45s       H.264 720x1280, 45 s                  cut at the last keyframe <= 29.967 s, stream copy
+#   long_45s       H.264 720x1280, 45 s                  stream copy to 30 s (the ffmpeg CLI: to the last
+#                                                        keyframe <= 29.967 s, as preflight cut before)
 #   mkv_1080p      H.264 1920x1080 in Matroska, 10 s     remux to MP4, stream copy
 #   dci4k60        H.264 4096x2160 60 fps, 3.5 s         scale to 3850x2030, 30 fps
 #   small_320x240  H.264 320x240, 5 s                    scale up to 454x340
