@@ -10,15 +10,16 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::facts::MediaFacts;
+use crate::rule::Rule;
 use crate::spec::Spec;
 
 /// One operation, and why it is there.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step<Op> {
     pub op: Op,
-    /// The rule this step makes hold: a violation id such as `image.width.min`,
-    /// or an advisory id such as `video.codec.h264`.
-    pub rule: &'static str,
+    /// The rule this step makes hold: a violation such as `image.width.min`,
+    /// an advisory such as `video.codec.h264`, or a user option.
+    pub rule: Rule,
     pub reason: String,
 }
 
