@@ -12,8 +12,11 @@ use crate::spec::{Ratio, Spec};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Value {
+    /// A count: bytes, pixels.
     Int(u64),
+    /// A decimal: seconds, an aspect ratio.
     Float(f64),
+    /// A word: a format, a list of allowed ones.
     Text(String),
 }
 
@@ -38,8 +41,11 @@ fn trim_float(x: f64) -> String {
 pub struct Violation {
     /// The rule broken; serialised as its stable id, such as `video.duration.max`.
     pub rule: Rule,
+    /// The provider's limit.
     pub limit: Value,
+    /// What the file has.
     pub actual: Value,
+    /// One sentence for people.
     pub message: String,
 }
 
@@ -48,20 +54,26 @@ pub struct Violation {
 pub struct Warning {
     /// The advisory, such as `video.codec.h264`.
     pub rule: Rule,
+    /// One sentence for people.
     pub message: String,
 }
 
+/// What a check found: limits broken, and advisories.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
+    /// Provider limits the file breaks, in rule order.
     pub violations: Vec<Violation>,
+    /// Advisories.
     pub warnings: Vec<Warning>,
 }
 
 impl Report {
+    /// No limit is broken (warnings aside).
     pub fn ok(&self) -> bool {
         self.violations.is_empty()
     }
 
+    /// Whether the limit `rule` is broken.
     pub fn has(&self, rule: Rule) -> bool {
         self.violations.iter().any(|v| v.rule == rule)
     }
@@ -88,6 +100,7 @@ impl Report {
     }
 }
 
+/// Compares the facts of an image or a video with `spec`.
 pub fn check(facts: &MediaFacts, spec: &Spec) -> Report {
     match facts {
         MediaFacts::Image(image) => check_image(image, spec),
@@ -187,6 +200,7 @@ fn check_bytes_and_sides(
     }
 }
 
+/// Compares an image's facts with `spec`'s image rules.
 pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
     let rules = &spec.image;
     let provider = spec.provider;
@@ -268,6 +282,7 @@ pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
     report
 }
 
+/// Compares a video's facts with `spec`'s video rules.
 pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
     let rules = &spec.video;
     let provider = spec.provider;

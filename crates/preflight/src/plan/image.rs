@@ -21,11 +21,14 @@ pub const JPEG_MAX_SIDE: u32 = 65_535;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
+    /// Baseline JPEG.
     Jpeg,
+    /// PNG (kept for pictures with transparency).
     Png,
 }
 
 impl OutputFormat {
+    /// The same format as the prober names it.
     pub fn image_format(self) -> ImageFormat {
         match self {
             OutputFormat::Jpeg => ImageFormat::Jpeg,
@@ -33,6 +36,7 @@ impl OutputFormat {
         }
     }
 
+    /// File extension, without the dot.
     pub fn extension(self) -> &'static str {
         match self {
             OutputFormat::Jpeg => "jpg",
@@ -46,30 +50,52 @@ impl OutputFormat {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ImageOp {
     /// Turn the pixels as the EXIF orientation (1–8) says, and drop the tag.
-    Orient { exif: u8 },
+    Orient {
+        /// The EXIF orientation tag, 1–8.
+        exif: u8,
+    },
     /// CMYK / YCCK samples converted to RGB.
     ToRgb,
     /// 16-bit (or deeper) samples reduced to 8 bits.
     ToEightBit,
     /// Transparency laid over a solid colour (the output format has no alpha).
-    Flatten { onto: [u8; 3] },
+    Flatten {
+        /// The colour underneath, RGB.
+        onto: [u8; 3],
+    },
     /// Uniform scale of the whole picture to `width` × `height`.
-    Resize { width: u32, height: u32 },
+    Resize {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
     /// Centred on a `width` × `height` canvas; the picture's top-left corner
     /// lands at (`left`, `top`).
     Pad {
+        /// Width in pixels.
         width: u32,
+        /// Height in pixels.
         height: u32,
+        /// Column of the picture's left edge.
         left: u32,
+        /// Row of the picture's top edge.
         top: u32,
+        /// What fills the bars.
         fill: PadFill,
     },
     /// Written in another format.
-    Convert { to: OutputFormat },
+    Convert {
+        /// The format written.
+        to: OutputFormat,
+    },
     /// Encoded at the best quality that fits `max_bytes`, scaled down step by
     /// step (keeping the minimum side and the aspect window) when even the
     /// lowest quality does not.
-    FitBudget { max_bytes: u64 },
+    FitBudget {
+        /// The byte limit.
+        max_bytes: u64,
+    },
 }
 
 /// Where the (scaled) picture sits on the output canvas.
@@ -77,22 +103,29 @@ pub enum ImageOp {
 pub struct Layout {
     /// The picture after scaling.
     pub content_width: u32,
+    /// See `content_width`.
     pub content_height: u32,
     /// The output canvas (equal to the content when no bars are added).
     pub width: u32,
+    /// See `width`.
     pub height: u32,
+    /// Where the picture's top-left corner lands on the canvas.
     pub left: u32,
+    /// See `left`.
     pub top: u32,
 }
 
 impl Layout {
+    /// Bars are added.
     pub fn is_padded(&self) -> bool {
         self.width != self.content_width || self.height != self.content_height
     }
 }
 
+/// An image repair: the listed steps and the numbers `imaging` follows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImagePlan {
+    /// The operations, in order.
     pub steps: Vec<Step<ImageOp>>,
     /// The format written when the plan is not a copy.
     pub output: OutputFormat,
@@ -100,12 +133,15 @@ pub struct ImagePlan {
     pub converts: bool,
     /// The displayed size of the input (EXIF orientation applied).
     pub source_width: u32,
+    /// See `source_width`.
     pub source_height: u32,
     /// The planned geometry (before any budget downscale).
     pub layout: Layout,
+    /// What fills the bars.
     pub fill: PadFill,
     /// Transparency is kept (PNG output of a picture with alpha).
     pub keep_alpha: bool,
+    /// The provider's byte limit, if any.
     pub max_bytes: Option<u64>,
 }
 
@@ -121,6 +157,7 @@ impl ImagePlan {
         (!self.is_copy() && self.converts).then(|| self.output.extension())
     }
 
+    /// The operations, in order.
     pub fn steps(&self) -> &[Step<ImageOp>] {
         &self.steps
     }

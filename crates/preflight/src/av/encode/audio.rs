@@ -8,7 +8,7 @@ use ffmpeg_next as ff;
 
 use super::super::common::{from_us, is_damage, to_us, video_error, DamageCount};
 use super::filters::{audio_buffer_args, audio_filters};
-use super::packets::PacketOut;
+use super::packets::{add_encoder, PacketOut};
 use crate::fix::FixError;
 use crate::plan::video::AUDIO_RATE;
 
@@ -200,37 +200,27 @@ pub(super) fn open_aac(
     channels: u16,
     bitrate: u64,
     rate: u32,
-    global: bool,
 ) -> Result<AudioEncoder, FixError> {
     let codec = ff::encoder::find(ff::codec::Id::AAC)
         .ok_or_else(|| video_error("FFmpeg was built without an AAC encoder"))?;
-    let mut ost = octx
-        .add_stream(codec)
-        .map_err(|e| video_error(format!("cannot add the audio stream: {e}")))?;
-    let mut enc = ff::codec::context::Context::new_with_codec(codec)
-        .encoder()
-        .audio()
-        .map_err(|e| video_error(format!("cannot set up AAC: {e}")))?;
     let layout = if channels == 1 {
         ff::ChannelLayout::MONO
     } else {
         ff::ChannelLayout::STEREO
     };
     let tb = ff::Rational(1, rate as i32);
-    enc.set_rate(rate as i32);
-    enc.set_channel_layout(layout);
-    enc.set_channels(layout.channels());
-    enc.set_format(ff::format::Sample::F32(ff::format::sample::Type::Planar));
-    enc.set_bit_rate(bitrate as usize);
-    enc.set_time_base(tb);
-    if global {
-        enc.set_flags(ff::codec::Flags::GLOBAL_HEADER);
-    }
-    let encoder = enc
-        .open_as(codec)
-        .map_err(|e| video_error(format!("cannot open the AAC encoder: {e}")))?;
-    ost.set_parameters(&encoder);
-    ost.set_time_base(tb);
+    let encoder = add_encoder(octx, codec, tb, "audio", |context| {
+        let mut enc = context
+            .audio()
+            .map_err(|e| video_error(format!("cannot set up AAC: {e}")))?;
+        enc.set_rate(rate as i32);
+        enc.set_channel_layout(layout);
+        enc.set_channels(layout.channels());
+        enc.set_format(ff::format::Sample::F32(ff::format::sample::Type::Planar));
+        enc.set_bit_rate(bitrate as usize);
+        enc.open_as(codec)
+            .map_err(|e| video_error(format!("cannot open the AAC encoder: {e}")))
+    })?;
     Ok(AudioEncoder {
         encoder,
         packets: PacketOut::new(1, tb, None, "AAC encoder"),

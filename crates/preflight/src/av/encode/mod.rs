@@ -329,11 +329,7 @@ fn open_output(
 > {
     let mut octx = ff::format::output_as(&output, "mp4")
         .map_err(|e| video_error(format!("cannot create the output: {e}")))?;
-    let global = octx
-        .format()
-        .flags()
-        .contains(ff::format::flag::Flags::GLOBAL_HEADER);
-    let mut venc = open_x264(&mut octx, t, rate, global)?;
+    let mut venc = open_x264(&mut octx, t, rate)?;
     let mut aenc = match (audio_in, t.audio) {
         (
             Some(a),
@@ -341,13 +337,7 @@ fn open_output(
                 bitrate,
                 sample_rate,
             },
-        ) => Some(open_aac(
-            &mut octx,
-            a.channels,
-            bitrate,
-            sample_rate,
-            global,
-        )?),
+        ) => Some(open_aac(&mut octx, a.channels, bitrate, sample_rate)?),
         _ => None,
     };
     let mut opts = ff::Dictionary::new();

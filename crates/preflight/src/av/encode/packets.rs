@@ -1,12 +1,42 @@
-//! The muxer side of an encoder, one for x264 and one for AAC: packets are
-//! drained from the encoder until it wants more input, given their stream and
-//! time base, and written interleaved.
+//! The muxer side of an encoder, one for x264 and one for AAC: the output
+//! stream is added and the encoder opened for it; packets are drained from the
+//! encoder until it wants more input, given their stream and time base, and
+//! written interleaved.
 
 use ffmpeg_next as ff;
 
 use super::super::common::{is_damage, video_error};
 use crate::fix::FixError;
 
+/// Adds a `kind` ("video", "audio") stream for `codec` to `octx` and opens
+/// its encoder with time base `tb`: `open` sets up the fresh codec context
+/// (its own settings) and opens it.
+pub(super) fn add_encoder<E: AsRef<ff::codec::Context>>(
+    octx: &mut ff::format::context::Output,
+    codec: ff::Codec,
+    tb: ff::Rational,
+    kind: &str,
+    open: impl FnOnce(ff::encoder::Encoder) -> Result<E, FixError>,
+) -> Result<E, FixError> {
+    let global = octx
+        .format()
+        .flags()
+        .contains(ff::format::flag::Flags::GLOBAL_HEADER);
+    let mut ost = octx
+        .add_stream(codec)
+        .map_err(|e| video_error(format!("cannot add the {kind} stream: {e}")))?;
+    let mut context = ff::codec::context::Context::new_with_codec(codec).encoder();
+    context.set_time_base(tb);
+    if global {
+        context.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+    }
+    let encoder = open(context)?;
+    ost.set_parameters(&encoder);
+    ost.set_time_base(tb);
+    Ok(encoder)
+}
+
+/// Where an encoder's packets go.
 pub(super) struct PacketOut {
     /// The output stream's index.
     stream: usize,

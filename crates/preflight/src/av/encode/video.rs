@@ -7,7 +7,7 @@ use ffmpeg_next as ff;
 
 use super::super::common::{video_error, FrameBudget};
 use super::filters::{video_buffer_args, video_filters};
-use super::packets::PacketOut;
+use super::packets::{add_encoder, PacketOut};
 use crate::fix::FixError;
 use crate::plan::video::{Geometry, RateControl, Target, X264_PRESET};
 use crate::plan::{ExtendMode, PadFill};
@@ -296,33 +296,22 @@ pub(super) fn open_x264(
     octx: &mut ff::format::context::Output,
     t: &Target,
     rate: RateControl,
-    global: bool,
 ) -> Result<VideoEncoder, FixError> {
     let codec = ff::encoder::find_by_name("libx264")
         .ok_or_else(|| video_error("FFmpeg was built without libx264"))?;
-    let mut ost = octx
-        .add_stream(codec)
-        .map_err(|e| video_error(format!("cannot add the video stream: {e}")))?;
-    let mut enc = ff::codec::context::Context::new_with_codec(codec)
-        .encoder()
-        .video()
-        .map_err(|e| video_error(format!("cannot set up x264: {e}")))?;
     let tb = ff::Rational(1, t.fps as i32);
-    enc.set_width(t.geometry.width);
-    enc.set_height(t.geometry.height);
-    enc.set_format(Pixel::YUV420P);
-    enc.set_time_base(tb);
-    enc.set_frame_rate(Some(ff::Rational(t.fps as i32, 1)));
-    enc.set_aspect_ratio(ff::Rational(1, 1));
-    if global {
-        enc.set_flags(ff::codec::Flags::GLOBAL_HEADER);
-    }
-    let opts = x264_options(t, rate);
-    let encoder = enc
-        .open_with(opts)
-        .map_err(|e| video_error(format!("cannot open x264: {e}")))?;
-    ost.set_parameters(&encoder);
-    ost.set_time_base(tb);
+    let encoder = add_encoder(octx, codec, tb, "video", |context| {
+        let mut enc = context
+            .video()
+            .map_err(|e| video_error(format!("cannot set up x264: {e}")))?;
+        enc.set_width(t.geometry.width);
+        enc.set_height(t.geometry.height);
+        enc.set_format(Pixel::YUV420P);
+        enc.set_frame_rate(Some(ff::Rational(t.fps as i32, 1)));
+        enc.set_aspect_ratio(ff::Rational(1, 1));
+        enc.open_with(x264_options(t, rate))
+            .map_err(|e| video_error(format!("cannot open x264: {e}")))
+    })?;
     // One frame per packet at a constant rate: without a duration the muxer
     // gives the last frame none.
     Ok(VideoEncoder {

@@ -62,7 +62,12 @@ pub enum AudioPlan {
     /// Packets copied (remux only).
     Copy,
     /// Encoded as AAC, trimmed or padded with silence to the video's length.
-    Aac { bitrate: u64, sample_rate: u32 },
+    Aac {
+        /// Bits per second.
+        bitrate: u64,
+        /// Samples per second.
+        sample_rate: u32,
+    },
 }
 
 /// How the re-encode spends bits.
@@ -70,12 +75,18 @@ pub enum AudioPlan {
 #[serde(rename_all = "snake_case")]
 pub enum RateControl {
     /// Constant quality; the byte limit, if any, is far away.
-    Quality { crf: u8 },
+    Quality {
+        /// x264's constant rate factor.
+        crf: u8,
+    },
     /// Constant quality capped by a bitrate derived from the byte budget
     /// (x264 `maxrate` and a one-second `bufsize`).
     Budget {
+        /// The quality target.
         crf: u8,
+        /// The cap, bits per second.
         video_bitrate: u64,
+        /// The byte limit the cap comes from.
         max_bytes: u64,
     },
 }
@@ -83,11 +94,15 @@ pub enum RateControl {
 /// Bars around the picture.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PadTo {
+    /// Width of the padded frame.
     pub width: u32,
+    /// Height of the padded frame.
     pub height: u32,
     /// Top-left corner of the picture inside the padded frame (even).
     pub x: u32,
+    /// See `x`.
     pub y: u32,
+    /// What fills the bars.
     pub fill: PadFill,
 }
 
@@ -102,9 +117,11 @@ pub struct Geometry {
     pub scale: Option<(u32, u32)>,
     /// Size after dropping at most one row or column to reach even sides.
     pub crop: Option<(u32, u32)>,
+    /// Bars added last (`None`: none).
     pub pad: Option<PadTo>,
     /// Final size of the encoded frame.
     pub width: u32,
+    /// See `width`.
     pub height: u32,
 }
 
@@ -115,29 +132,43 @@ pub enum Window {
     /// All of it.
     Whole,
     /// From `start_us`, at most `duration_us` of source time.
-    Fixed { start_us: u64, duration_us: u64 },
+    Fixed {
+        /// Start, microseconds of source time.
+        start_us: u64,
+        /// Length, microseconds of source time.
+        duration_us: u64,
+    },
     /// The longest cut-free stretch of at most `max_us`, found at run time by
     /// decoding a low-resolution copy (hard cuts, leading black or frozen frames).
-    Auto { max_us: u64 },
+    Auto {
+        /// Longest length kept, microseconds.
+        max_us: u64,
+    },
 }
 
 /// Everything a re-encode or remux needs, decided here.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Target {
+    /// Remux or re-encode.
     pub mode: Mode,
+    /// The part of the source kept.
     pub window: Window,
     /// Remux trim: the cut lands on a keyframe whose time leaves a length in
     /// `[min_us, max_us]`; when no keyframe does, the executor re-encodes.
     pub keyframe_cut: Option<(u64, u64)>,
+    /// The picture's path (a remux keeps the source's).
     pub geometry: Geometry,
     /// Output frame rate (constant), whole frames per second.
     pub fps: u32,
     /// Output length in frames: at least `min_frames`, at most `max_frames`.
     pub min_frames: u64,
+    /// See `min_frames`.
     pub max_frames: u64,
     /// How a source with fewer than `min_frames` frames is lengthened.
     pub extend: ExtendMode,
+    /// What happens to the sound.
     pub audio: AudioPlan,
+    /// How the re-encode (or a remux's fallback re-encode) spends bits.
     pub rate: RateControl,
     /// The provider's byte limit: the output is never larger.
     pub max_bytes: Option<u64>,
@@ -148,6 +179,7 @@ pub struct Target {
     pub limits: DecodeLimits,
 }
 
+/// One operation of a video plan, as listed to the user.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum VideoOp {
@@ -155,62 +187,88 @@ pub enum VideoOp {
     Remux,
     /// Keep `duration_us` from `start_us` (source time).
     Trim {
+        /// Start, microseconds of source time.
         start_us: u64,
+        /// Length, microseconds of source time.
         duration_us: u64,
     },
     /// Cut at a keyframe (remux): the kept length ends within `min_us..=max_us`.
     TrimAtKeyframe {
+        /// Shortest length kept, microseconds.
         min_us: u64,
+        /// Longest length kept, microseconds.
         max_us: u64,
     },
     /// Keep the longest cut-free window of at most `max_us`.
     TrimAuto {
+        /// Longest length kept, microseconds.
         max_us: u64,
     },
     /// Lengthen to `to_us`.
     Extend {
+        /// How.
         mode: ExtendMode,
+        /// The new length, microseconds.
         to_us: u64,
     },
     /// Turn the pixels clockwise.
     Rotate {
+        /// Clockwise: 90, 180 or 270.
         degrees: u16,
     },
     /// Uniform scale.
     Scale {
+        /// Width in pixels.
         width: u32,
+        /// Height in pixels.
         height: u32,
     },
     /// Drop one row or column to reach even sides.
     Crop {
+        /// Width in pixels.
         width: u32,
+        /// Height in pixels.
         height: u32,
     },
+    /// Bars to `width`×`height`, the picture at (`x`, `y`).
     Pad {
+        /// Width in pixels.
         width: u32,
+        /// Height in pixels.
         height: u32,
+        /// Column of the picture's left edge.
         x: u32,
+        /// Row of the picture's top edge.
         y: u32,
+        /// What fills the bars.
         fill: PadFill,
     },
     /// Constant frame rate.
     FrameRate {
+        /// Frames per second.
         fps: u32,
     },
     /// Decode and encode as H.264 8-bit yuv420p in MP4.
     Transcode {
+        /// Codec name, as FFmpeg gives it.
         codec: &'static str,
+        /// Pixel format name.
         pixel_format: &'static str,
+        /// x264 preset.
         preset: &'static str,
     },
     /// Bitrate from the byte budget; retried lower if an encode overshoots.
     Budget {
+        /// The byte limit.
         max_bytes: u64,
+        /// Video bits per second.
         video_bitrate: u64,
     },
+    /// The sound is left out.
     DropAudio,
     /// Sound encoded again as AAC.
     EncodeAudio {
+        /// Bits per second.
         bitrate: u64,
     },
     /// Only the first video stream is kept.
@@ -227,18 +285,22 @@ pub struct VideoPlan {
 }
 
 impl VideoPlan {
+    /// Nothing to change: the output is a byte-for-byte copy.
     pub fn is_copy(&self) -> bool {
         self.target.is_none()
     }
 
+    /// `Some("mp4")` unless the file is copied.
     pub fn output_extension(&self) -> Option<&'static str> {
         self.target.as_ref().map(|_| "mp4")
     }
 
+    /// The operations, in order.
     pub fn steps(&self) -> &[Step<VideoOp>] {
         &self.steps
     }
 
+    /// The level of work.
     pub fn mode(&self) -> Mode {
         self.target.as_ref().map_or(Mode::Copy, |t| t.mode)
     }
