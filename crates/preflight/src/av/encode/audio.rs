@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use ffmpeg_next as ff;
 
 use super::super::common::{from_us, is_damage, to_us, video_error, DamageCount};
+use super::filter_graph;
 use super::filters::{audio_buffer_args, audio_filters};
 use super::packets::{add_encoder, PacketOut};
 use crate::fix::FixError;
@@ -126,7 +127,6 @@ impl AudioInput {
 
     fn build_graph(&self) -> Result<ff::filter::Graph, FixError> {
         let f = &self.frame;
-        let mut graph = ff::filter::Graph::new();
         let args = audio_buffer_args(
             (self.tb.numerator(), self.tb.denominator()),
             f.rate(),
@@ -134,19 +134,13 @@ impl AudioInput {
             f.channel_layout().bits(),
             f.channels(),
         );
-        let err = |e: ff::Error| video_error(format!("cannot build the audio filter graph: {e}"));
-        let abuffer = ff::filter::find("abuffer").ok_or_else(|| video_error("no abuffer"))?;
-        let abuffersink =
-            ff::filter::find("abuffersink").ok_or_else(|| video_error("no abuffersink"))?;
-        graph.add(&abuffer, "in", &args).map_err(err)?;
-        graph.add(&abuffersink, "out", "").map_err(err)?;
-        let spec = audio_filters(self.channels, AUDIO_RATE);
-        graph
-            .output("in", 0)
-            .and_then(|p| p.input("out", 0))
-            .and_then(|p| p.parse(&spec))
-            .map_err(err)?;
-        graph.validate().map_err(err)?;
+        let chain = audio_filters(self.channels, AUDIO_RATE);
+        let mut graph = filter_graph(
+            ["abuffer", "abuffersink"],
+            &args,
+            &chain,
+            "audio filter graph",
+        )?;
         if let Some(mut out) = graph.get("out") {
             out.sink().set_frame_size(1024);
         }

@@ -297,6 +297,29 @@ impl<'a> Transcode<'a> {
     }
 }
 
+/// A filter graph from the source `in` (filter `source`, set up with `args`)
+/// through `chain` to the sink `out`. `what` names it in errors.
+fn filter_graph(
+    [source, sink]: [&str; 2],
+    args: &str,
+    chain: &str,
+    what: &str,
+) -> Result<ff::filter::Graph, FixError> {
+    let err = |e: ff::Error| video_error(format!("cannot build the {what}: {e}"));
+    let find =
+        |name: &str| ff::filter::find(name).ok_or_else(|| video_error(format!("no {name} filter")));
+    let mut graph = ff::filter::Graph::new();
+    graph.add(&find(source)?, "in", args).map_err(err)?;
+    graph.add(&find(sink)?, "out", "").map_err(err)?;
+    graph
+        .output("in", 0)
+        .and_then(|p| p.input("out", 0))
+        .and_then(|p| p.parse(chain))
+        .map_err(err)?;
+    graph.validate().map_err(err)?;
+    Ok(graph)
+}
+
 /// Lands on the keyframe at or before the window; earlier frames are decoded
 /// and dropped.
 fn seek(ictx: &mut ff::format::context::Input, clock: Clock) -> Result<(), FixError> {

@@ -6,6 +6,7 @@ use ff::format::Pixel;
 use ffmpeg_next as ff;
 
 use super::super::common::{video_error, FrameBudget};
+use super::filter_graph;
 use super::filters::{video_buffer_args, video_filters};
 use super::packets::{add_encoder, PacketOut};
 use crate::fix::FixError;
@@ -198,7 +199,6 @@ pub(super) fn video_graph(
     t: &Target,
     fill: [u8; 3],
 ) -> Result<ff::filter::Graph, FixError> {
-    let mut graph = ff::filter::Graph::new();
     let sar = frame.aspect_ratio();
     let fmt: ff::ffi::AVPixelFormat = frame.format().into();
     let args = video_buffer_args(
@@ -207,20 +207,8 @@ pub(super) fn video_graph(
         (tb.numerator(), tb.denominator()),
         (sar.numerator(), sar.denominator()),
     );
-    let err = |e: ff::Error| video_error(format!("cannot build the filter graph: {e}"));
-    let buffer = ff::filter::find("buffer").ok_or_else(|| video_error("no buffer filter"))?;
-    let buffersink =
-        ff::filter::find("buffersink").ok_or_else(|| video_error("no buffersink filter"))?;
-    graph.add(&buffer, "in", &args).map_err(err)?;
-    graph.add(&buffersink, "out", "").map_err(err)?;
-    let spec = video_filters(&t.geometry, t.fps, fill);
-    graph
-        .output("in", 0)
-        .and_then(|p| p.input("out", 0))
-        .and_then(|p| p.parse(&spec))
-        .map_err(err)?;
-    graph.validate().map_err(err)?;
-    Ok(graph)
+    let chain = video_filters(&t.geometry, t.fps, fill);
+    filter_graph(["buffer", "buffersink"], &args, &chain, "filter graph")
 }
 
 /// The pad colour: the plan's colour, or for `border` the mean colour of the
