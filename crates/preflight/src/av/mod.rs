@@ -10,7 +10,6 @@
 //! Each file's whole pipeline (demux → decode → filter → encode → mux) runs on
 //! the calling thread; FFmpeg's own codec threads are the only others.
 
-mod colour;
 mod common;
 mod conform;
 mod encode;
@@ -23,7 +22,6 @@ use std::sync::Once;
 pub use conform::conform;
 pub use probe::probe_video;
 pub(crate) use scenes::detect_scenes;
-pub use scenes::Scenes;
 
 /// FFmpeg's global set-up, once per process. Its own logging is silenced: every
 /// failure reaches the user as a per-file error instead.

@@ -139,7 +139,7 @@ pub(super) fn remux(
         .map_err(|e| video_error(format!("cannot write the MP4 header: {e}")))?;
     if let Some(s) = sound.as_mut() {
         // The muxer may change the time base it was given.
-        s.encoder.out_tb = octx.stream(1).map_or(s.encoder.out_tb, |st| st.time_base());
+        s.encoder.read_time_base(&octx);
     }
     let out_tbs: Vec<ff::Rational> = (0..next)
         .map(|i| {
@@ -394,11 +394,7 @@ impl SoundEncode {
         sample_rate: u32,
     ) -> Result<Self, FixError> {
         let input = AudioInput::new(ictx, index)?;
-        let global = octx
-            .format()
-            .flags()
-            .contains(ff::format::flag::Flags::GLOBAL_HEADER);
-        let encoder = open_aac(octx, input.channels, bitrate, sample_rate, global)?;
+        let encoder = open_aac(octx, input.channels, bitrate, sample_rate)?;
         Ok(SoundEncode {
             input,
             encoder,
