@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::Path;
 
-use super::encode::{encode, Pass};
+use super::encode::{encode, Pass, PassEnd};
 use super::remux::{remux, RemuxAudio, RemuxError};
 use super::scenes::scan_for_window;
 use crate::facts::VideoFacts;
@@ -111,35 +111,45 @@ fn reencode(
     max_bytes: Option<u64>,
     output: &Path,
 ) -> Result<Action, FixError> {
-    let (start_us, duration_us) = match target.window {
-        Window::Whole => (0, None),
+    // `--segment auto`: first guess that the window starts the file and scan
+    // while encoding (one decode); a cut inside it or a still start sends the
+    // pass back to a scan of its own.
+    let (mut start_us, mut duration_us, mut guess_auto_us) = match target.window {
+        Window::Whole => (0, None, None),
         Window::Fixed {
             start_us,
             duration_us,
-        } => (start_us, Some(duration_us)),
-        Window::Auto { max_us } => {
-            let (start, len) = auto_window(input, facts, target, max_us)?;
-            (start, Some(len))
-        }
+        } => (start_us, Some(duration_us), None),
+        Window::Auto { max_us } => (0, Some(max_us), Some(max_us)),
     };
     let fps = u64::from(target.fps.max(1));
     let min_us = target.min_frames * SECOND_US / fps;
-    let available = duration_us.unwrap_or(facts.duration_us);
-    // Keep one second of slack: the probe's duration may include a longer audio
-    // track.
-    let may_extend = available < min_us + SECOND_US;
-    let out_us = (available.min(target.max_frames * SECOND_US / fps)).max(min_us);
 
     let mut rate = target.rate;
-    for _ in 0..BUDGET_ATTEMPTS {
+    let mut attempts = 0;
+    while attempts < BUDGET_ATTEMPTS {
+        let available = duration_us.unwrap_or(facts.duration_us);
+        // Keep one second of slack: the probe's duration may include a longer
+        // audio track.
+        let may_extend = available < min_us + SECOND_US;
+        let out_us = (available.min(target.max_frames * SECOND_US / fps)).max(min_us);
         let pass = Pass {
             target,
             start_us,
             duration_us,
             rate,
             may_extend,
+            guess_auto_us,
         };
-        encode(input, &pass, output)?;
+        if encode(input, &pass, output)? == PassEnd::WindowMoved {
+            let _ = fs::remove_file(output);
+            let max_us = guess_auto_us.take().unwrap_or_default();
+            let (start, len) = auto_window(input, facts, target, max_us)?;
+            (start_us, duration_us) = (start, Some(len));
+            continue;
+        }
+        attempts += 1;
+        guess_auto_us = None;
         let size = fs::metadata(output)?.len();
         match max_bytes {
             Some(max) if size > max => {

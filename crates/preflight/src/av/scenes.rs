@@ -101,6 +101,41 @@ fn scan(
     Ok(state.finish())
 }
 
+/// Watches the frames of an encode that keeps the start of the file for
+/// `--segment auto` before the window is known, so that a clip whose first
+/// `max_us` are cut-free is decoded once, not scanned and then encoded. The
+/// guess fails, and the encode starts over from a scan, on a hard cut before
+/// `max_us` or a start that is black or frozen.
+pub(super) struct StartWatch {
+    scan: Scan,
+    max_us: u64,
+    first_us: Option<u64>,
+}
+
+impl StartWatch {
+    pub fn new(origin_us: i64, tb: ff::Rational, limits: &DecodeLimits, max_us: u64) -> Self {
+        StartWatch {
+            scan: Scan::new(origin_us, tb, limits),
+            max_us,
+            first_us: None,
+        }
+    }
+
+    /// Takes the next decoded frame; false once the window cannot start the
+    /// file.
+    pub fn still_holds(&mut self, frame: &ff::frame::Video) -> Result<bool, FixError> {
+        self.scan.frame(frame)?;
+        let first = *self.first_us.get_or_insert(self.scan.last_us);
+        // Motion from the first frame on: the content starts with it.
+        let moving = match self.scan.content_start {
+            Some(c) => c <= first,
+            None => self.scan.frames < 2,
+        };
+        let cut = self.scan.cuts.iter().any(|&c| c < first + self.max_us);
+        Ok(moving && !cut)
+    }
+}
+
 /// Skips the in-loop deblocking (and HEVC's SAO) filters and allows the H.264
 /// decoder's non-bit-exact shortcuts: they change edges by a few levels, which
 /// a 64×36 area-averaged thumbnail cannot see, and a hard cut changes it by
