@@ -146,6 +146,15 @@ photo() { # W H OUT [convert options]
     -attenuate "${NOISE:-0.4}" +noise Gaussian "$@" "$out"
 }
 
+# A phone's clip: HEVC 10-bit 1920x1080 30 fps with a 90° rotation flag.
+rotated_hevc() { # SECONDS TMP_BASE OUT_BASE
+  ff -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=$1" -f lavfi -i "sine=frequency=440:duration=$1" \
+    -c:v libx265 -preset ultrafast -crf 26 -pix_fmt yuv420p10le -tag:v hvc1 -x265-params log-level=error \
+    -c:a aac -b:a 96k "$2.mp4"
+  ff -i "$2.mp4" -c copy -metadata:s:v:0 rotate=90 -movflags +faststart "$3.mp4"
+  rm -f "$2.mp4"
+}
+
 make_master() { # CASE: writes $masters/CASE.EXT once
   local c=$1 m=$masters/$1 tmp
   ls "$m".* >/dev/null 2>&1 && return 0
@@ -171,13 +180,7 @@ make_master() { # CASE: writes $masters/CASE.EXT once
       rm -f "$tmp.png"
       ;;
     png_24mp) NOISE=1.0 photo 6000 4000 "$m.png" -depth 8 ;;
-    hevc10_rot90)
-      ff -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=5" -f lavfi -i "sine=frequency=440:duration=5" \
-        -c:v libx265 -preset ultrafast -crf 26 -pix_fmt yuv420p10le -tag:v hvc1 -x265-params log-level=error \
-        -c:a aac -b:a 96k "$tmp.mp4"
-      ff -i "$tmp.mp4" -c copy -metadata:s:v:0 rotate=90 -movflags +faststart "$m.mp4"
-      rm -f "$tmp.mp4"
-      ;;
+    hevc10_rot90) rotated_hevc 5 "$tmp" "$m" ;;
     long_45s)
       ff -f lavfi -i "testsrc2=size=720x1280:rate=30:duration=45" -f lavfi -i "sine=frequency=440:duration=45" \
         -c:v libx264 -preset ultrafast -crf 23 -pix_fmt yuv420p -c:a aac -b:a 96k -movflags +faststart "$m.mp4"
@@ -194,13 +197,7 @@ make_master() { # CASE: writes $masters/CASE.EXT once
       ff -f lavfi -i "testsrc2=size=320x240:rate=30:duration=5" -f lavfi -i "sine=frequency=440:duration=5" \
         -c:v libx264 -preset ultrafast -crf 23 -pix_fmt yuv420p -c:a aac -b:a 96k -movflags +faststart "$m.mp4"
       ;;
-    phone_hevc_35s)
-      ff -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=35" -f lavfi -i "sine=frequency=440:duration=35" \
-        -c:v libx265 -preset ultrafast -crf 26 -pix_fmt yuv420p10le -tag:v hvc1 -x265-params log-level=error \
-        -c:a aac -b:a 96k "$tmp.mp4"
-      ff -i "$tmp.mp4" -c copy -metadata:s:v:0 rotate=90 -movflags +faststart "$m.mp4"
-      rm -f "$tmp.mp4"
-      ;;
+    phone_hevc_35s) rotated_hevc 35 "$tmp" "$m" ;;
     ts_1080p)
       ff -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=10" -f lavfi -i "sine=frequency=440:duration=10" \
         -c:v libx264 -preset ultrafast -crf 23 -pix_fmt yuv420p -c:a aac -b:a 96k -output_ts_offset 1.48 \

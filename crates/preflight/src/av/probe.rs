@@ -204,37 +204,19 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
 fn colour_of(stream: &ff::format::stream::Stream) -> VideoColour {
     fn name(p: *const std::os::raw::c_char) -> Option<String> {
         // SAFETY: FFmpeg's colour-name functions return static strings or null.
-        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+        let name = (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy())?;
+        // FFmpeg names the unset values too ("unspecified", range "unknown").
+        (!matches!(&*name, "unspecified" | "unknown" | "reserved")).then(|| name.into_owned())
     }
-    // SAFETY: plain fields of the stream's codec parameters, owned by the input.
+    // SAFETY: plain fields of the stream's codec parameters, owned by the
+    // input; the name functions take any value.
     unsafe {
         let p = &*stream.parameters().as_ptr();
-        let known = |v: u32, unspecified: u32| v != unspecified;
         VideoColour {
-            primaries: known(
-                p.color_primaries as u32,
-                ffi::AVColorPrimaries::AVCOL_PRI_UNSPECIFIED as u32,
-            )
-            .then(|| name(ffi::av_color_primaries_name(p.color_primaries)))
-            .flatten(),
-            transfer: known(
-                p.color_trc as u32,
-                ffi::AVColorTransferCharacteristic::AVCOL_TRC_UNSPECIFIED as u32,
-            )
-            .then(|| name(ffi::av_color_transfer_name(p.color_trc)))
-            .flatten(),
-            matrix: known(
-                p.color_space as u32,
-                ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED as u32,
-            )
-            .then(|| name(ffi::av_color_space_name(p.color_space)))
-            .flatten(),
-            range: known(
-                p.color_range as u32,
-                ffi::AVColorRange::AVCOL_RANGE_UNSPECIFIED as u32,
-            )
-            .then(|| name(ffi::av_color_range_name(p.color_range)))
-            .flatten(),
+            primaries: name(ffi::av_color_primaries_name(p.color_primaries)),
+            transfer: name(ffi::av_color_transfer_name(p.color_trc)),
+            matrix: name(ffi::av_color_space_name(p.color_space)),
+            range: name(ffi::av_color_range_name(p.color_range)),
         }
     }
 }
