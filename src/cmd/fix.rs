@@ -7,7 +7,7 @@
 //! summed up at the end.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use preflight::plan::Step;
-use preflight::probe::sniff::{sniff, Sniffed, SNIFF_LEN};
+use preflight::sniff::Sniffed;
 use preflight::walk::{walk, Found, WalkOptions};
 use preflight::{check, plan, FixOptions, Plan, ProbeError, Spec};
 use serde::Serialize;
@@ -171,9 +171,10 @@ pub fn run(args: FixArgs) -> Result<i32> {
     let ctx = Context_ {
         spec: &spec,
         image_options: options.clone(),
-        video_options: FixOptions {
-            video_threads,
-            ..options.clone()
+        video_options: {
+            let mut video = options.clone();
+            video.video_threads = video_threads;
+            video
         },
         out_dir: if args.dry_run {
             None
@@ -350,18 +351,11 @@ pub fn run(args: FixArgs) -> Result<i32> {
 /// Which lane a file goes to, from its first bytes, and its size for progress.
 fn lane_of(path: &Path) -> (Lane, u64) {
     let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    let lane = match std::fs::File::open(path) {
-        Ok(f) => match f.take(SNIFF_LEN as u64).read_to_end(&mut head) {
-            Ok(_) => match sniff(&head) {
-                Sniffed::Video(_) => Lane::Video,
-                Sniffed::Image(_) => Lane::Image,
-                // FFmpeg may still take it as a video; it is cheap to find out.
-                Sniffed::Unknown => Lane::Image,
-            },
-            Err(_) => Lane::Image,
-        },
-        Err(_) => Lane::Image,
+    let lane = match preflight::probe::sniff_file(path) {
+        Ok(Sniffed::Video(_)) => Lane::Video,
+        Ok(Sniffed::Image(_)) => Lane::Image,
+        // FFmpeg may still take it as a video; it is cheap to find out.
+        Ok(Sniffed::Unknown) | Err(_) => Lane::Image,
     };
     (lane, bytes)
 }

@@ -17,7 +17,7 @@ use super::common::{
     audio_stream, from_us, is_damage, open_input, read_packet, start_time_us, to_us, video_decoder,
     video_error, video_stream, DamageCount, FrameBudget,
 };
-use crate::fix::FixError;
+use crate::error::FixError;
 use crate::plan::video::{AudioPlan, Geometry, PadTo, RateControl, Target, X264_PRESET};
 use crate::plan::{ExtendMode, PadFill};
 

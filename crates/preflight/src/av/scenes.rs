@@ -12,8 +12,8 @@ use super::common::{
     is_damage, open_input, read_packet, start_time_us, to_us, video_decoder, video_error,
     video_stream, DamageCount, FrameBudget,
 };
-use crate::fix::FixError;
-use crate::plan::DecodeLimits;
+use crate::error::FixError;
+use crate::limits::DecodeLimits;
 
 const THUMB_W: u32 = 64;
 const THUMB_H: u32 = 36;
