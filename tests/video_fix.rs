@@ -435,29 +435,19 @@ fn a_long_clip_with_frequent_keyframes_is_cut_by_copy_near_the_maximum() {
 
 /// Library API with a spec narrower than any provider's, to reach cases the
 /// fixtures are too small for.
-fn repair(
-    input: &Path,
-    spec: &Spec,
-    options: &preflight::FixOptions,
-    out: &Path,
-) -> preflight::Fixed {
-    let facts = preflight::probe(input).unwrap();
-    let plan = preflight::plan(&facts, spec, options);
-    preflight::execute(input, &facts, &plan, spec, out).unwrap()
-}
-
 #[test]
 fn a_tight_byte_budget_is_met_by_lowering_the_bitrate() {
     let dir = tempfile::tempdir().unwrap();
     let mut spec = kling(Orientation::Video);
     spec.video.max_bytes = Some(120_000);
     let out = dir.path().join("r.mp4");
-    let fixed = repair(
+    let fixed = preflight::repair(
         &video("rotate_90_stored_640x360.mp4"),
+        &out,
         &spec,
         &preflight::FixOptions::default(),
-        &out,
-    );
+    )
+    .unwrap();
     assert_eq!(fixed.action, preflight::Action::Reencoded);
     verify(&out, &limits(&spec), true);
 }
@@ -469,14 +459,12 @@ fn a_panorama_too_wide_for_the_limits_is_scaled_then_padded() {
     spec.video.max_side = Some(2000);
     spec.video.min_side = 600;
     for fill in ["border", "#ff0000", "blur", "mirror"] {
-        let options = preflight::FixOptions {
-            pad: fill.parse().unwrap(),
-            ..preflight::FixOptions::default()
-        };
+        let mut options = preflight::FixOptions::default();
+        options.pad = fill.parse().unwrap();
         let out = dir
             .path()
             .join(format!("p-{}.mp4", fill.trim_start_matches('#')));
-        repair(&video("wide_4096x1024.mp4"), &spec, &options, &out);
+        preflight::repair(&video("wide_4096x1024.mp4"), &out, &spec, &options).unwrap();
         verify(&out, &limits(&spec), true);
         let p = ffprobe(&out);
         assert_eq!(p["streams"][0]["width"], 2000, "{fill}");
@@ -623,12 +611,13 @@ fn uhd_60fps_is_scaled_and_capped_at_30fps_when_reencoded() {
     let mut spec = kling(Orientation::Video);
     spec.video.max_side = Some(1920);
     let out = dir.path().join("u.mp4");
-    let fixed = repair(
+    let fixed = preflight::repair(
         &video("uhd_3840x2160_60fps.mp4"),
+        &out,
         &spec,
         &preflight::FixOptions::default(),
-        &out,
-    );
+    )
+    .unwrap();
     assert_eq!(fixed.action, preflight::Action::Reencoded);
     verify(&out, &limits(&spec), true);
     let p = ffprobe(&out);
@@ -679,7 +668,7 @@ fn check_deep_reports_a_black_start_and_segment_auto_skips_it() {
     let mut spec = kling(Orientation::Video);
     spec.video.max_duration_us = 5_000_000;
     let out = dir.path().join("o.mp4");
-    repair(&input, &spec, &preflight::FixOptions::default(), &out);
+    preflight::repair(&input, &out, &spec, &preflight::FixOptions::default()).unwrap();
     verify(&out, &limits(&spec), false);
     // The first frame of the output is the test pattern, not black.
     let first = thumb(&out, 0.0);
