@@ -29,7 +29,10 @@
 
 #![warn(missing_docs)]
 
+// The split branch documents av (Scenes) and check; remove these allows after merging it.
+#[allow(missing_docs)]
 mod av;
+#[allow(missing_docs)]
 pub mod check;
 pub mod error;
 pub mod facts;

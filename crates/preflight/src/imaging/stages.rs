@@ -16,10 +16,12 @@ use crate::plan::PadFill;
 pub struct Picture(Raster);
 
 impl Picture {
+    /// Width in pixels.
     pub fn width(&self) -> u32 {
         self.0.width
     }
 
+    /// Height in pixels.
     pub fn height(&self) -> u32 {
         self.0.height
     }
