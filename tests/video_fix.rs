@@ -2,36 +2,26 @@
 //! independent reading of every output): container, codec, pixel format,
 //! displayed size, duration, bytes, sound, orientation of the pixels.
 
-mod common;
-
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{bin, ffprobe, root};
+use crate::util::{bin, ffprobe, files_below, fixture, json_lines, preflight, root};
 use preflight::plan::video::Mode;
 use preflight::{MediaFacts, Model, Orientation, Provider, Spec};
 use serde_json::Value;
 
 fn video(name: &str) -> PathBuf {
-    root().join("fixtures/videos").join(name)
+    fixture("videos").join(name)
 }
 
 /// Runs `preflight fix --json` and returns one JSON object per input.
 fn fix(args: &[&str], inputs: &[PathBuf], out: &Path) -> Vec<Value> {
-    let output = Command::new(bin())
-        .arg("fix")
-        .arg("--json")
-        .arg("--out")
-        .arg(out)
-        .args(args)
-        .args(inputs)
-        .output()
-        .expect("run preflight");
-    let stdout = String::from_utf8(output.stdout).expect("utf-8");
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+    let mut command: Vec<&OsStr> = vec!["fix".as_ref(), "--json".as_ref(), "--out".as_ref()];
+    command.push(out.as_os_str());
+    command.extend(args.iter().map(OsStr::new));
+    command.extend(inputs.iter().map(|p| p.as_os_str()));
+    json_lines(&preflight(command))
 }
 
 fn line<'a>(lines: &'a [Value], name: &str) -> &'a Value {
@@ -144,31 +134,10 @@ fn has_sound(path: &Path) -> bool {
         .any(|s| s["codec_type"] == "audio")
 }
 
-/// Every file below `dir`, hidden temporary files included; the fixer's own
-/// manifest folder (`.preflight`) is not an output and is left out.
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let mut all = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.file_name().is_some_and(|n| n == ".preflight") {
-                continue;
-            }
-            if p.is_dir() {
-                all.extend(files_in(&p));
-            } else {
-                all.push(p);
-            }
-        }
-    }
-    all.sort();
-    all
-}
-
 #[test]
 fn every_fixture_is_repaired_for_kling_and_a_second_run_copies() {
     let out = tempfile::tempdir().unwrap();
-    let inputs: Vec<PathBuf> = files_in(&root().join("fixtures/videos"));
+    let inputs: Vec<PathBuf> = files_below(&root().join("fixtures/videos"));
     let lines = fix(&["-j", "2"], &inputs, out.path());
     assert_eq!(lines.len(), inputs.len());
     let l = limits(&kling(Orientation::Video));
@@ -582,9 +551,9 @@ fn damaged_videos_fail_cleanly_and_leave_nothing() {
         assert!(!line["error"].as_str().unwrap().is_empty());
     }
     assert!(
-        files_in(out.path()).is_empty(),
+        files_below(out.path()).is_empty(),
         "{:?}",
-        files_in(out.path())
+        files_below(out.path())
     );
 
     // Broken packets mid-stream are found when the video is decoded: a
@@ -599,9 +568,9 @@ fn damaged_videos_fail_cleanly_and_leave_nothing() {
     let err = preflight::execute(&input, &facts, &plan, &spec, &dest).unwrap_err();
     assert!(err.to_string().contains("could not be decoded"), "{err}");
     assert!(
-        files_in(out.path()).is_empty(),
+        files_below(out.path()).is_empty(),
         "{:?}",
-        files_in(out.path())
+        files_below(out.path())
     );
 }
 

@@ -10,11 +10,7 @@ use std::process::Command;
 use preflight::plan::{ExtendMode, SegmentMode};
 use preflight::{Action, DecodeLimits, FixOptions, Model, Orientation, Provider, Spec};
 
-fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(rel)
-}
+use crate::util::fixture;
 
 fn spec() -> Spec {
     Spec::lookup(Provider::Kling, Model::KlingV3, Orientation::Video).unwrap()

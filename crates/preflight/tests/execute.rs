@@ -1,15 +1,9 @@
 //! `execute` and `repair` guards: a changed input is reported, a compliant file is copied
 //! byte for byte, and nothing is left behind on failure.
 
-use std::path::PathBuf;
-
 use preflight::{execute, plan, probe, repair, Action, FixError, FixOptions, Spec};
 
-fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(rel)
-}
+use crate::util::fixture;
 
 #[test]
 fn an_input_that_changes_after_probing_is_reported() {
