@@ -111,9 +111,9 @@ impl<T: Send> Scheduler<T> {
         pool.scope(|scope| {
             for _ in 0..self.workers {
                 scope.spawn(|_| {
-                    while let Some(job) = next_job(&state, video_slots, &report) {
+                    while let Some(job) = next_job(&state, video_slots, report) {
                         let result = work(&job);
-                        job_done(&state, &job, &report);
+                        job_done(&state, &job, report);
                         finish(job, result);
                     }
                 });

@@ -12,7 +12,7 @@ fn main() {
         return eprintln!("usage: fix_folder IN_DIR OUT_DIR");
     };
     let spec = Spec::lookup(Provider::Kling, Model::KlingV3, Orientation::Image).unwrap();
-    for found in walk(&[input.clone()], WalkOptions::default())
+    for found in walk(std::slice::from_ref(input), WalkOptions::default())
         .into_iter()
         .flatten()
     {
