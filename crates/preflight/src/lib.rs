@@ -19,8 +19,8 @@
 //! assert!(fixed.output.is_file());
 //! ```
 //!
-//! The steps are public for callers who want them one at a time: [`probe`]
-//! gives [`MediaFacts`], [`check`] compares them with a [`Spec`], [`plan()`]
+//! The steps are public for callers who want them one at a time: [`probe()`]
+//! gives [`MediaFacts`], [`check()`] compares them with a [`Spec`], [`plan()`]
 //! turns them into operations each tied to the rule it fixes, and [`execute`]
 //! carries a plan out. Dependencies go one way: facts, specs, checks and plans
 //! are pure; only the executors (private modules) touch FFmpeg or pixels, and

@@ -1,5 +1,9 @@
 //! Identifying a file by its first bytes, and reading the few header fields the
 //! decoders do not expose. Pure functions over byte slices and bounded readers.
+//!
+//! Below [`probe`](mod@crate::probe), which uses it to choose a prober. Public for
+//! the fuzz targets, which feed these parsers arbitrary bytes, and for tools
+//! that sort files before probing them ([`probe::sniff_file`](crate::probe::sniff_file)).
 
 use std::io::{self, Read, Seek, SeekFrom};
 

@@ -162,6 +162,7 @@ impl FromStr for Orientation {
 
 /// A provider, model or orientation that is unknown or not sold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SpecError {
     /// No provider by that name.
     #[error("unknown provider `{0}` (known: kling, powertokens, novita, highway, aihubmax)")]
