@@ -179,24 +179,33 @@ mod tests {
             .chain((0..20).map(|i| job(Lane::Image, 1, &format!("i{i}"))));
         let scheduler = Scheduler::new(jobs, 4);
         assert_eq!(scheduler.video_slots(), 2);
-        let running_videos = Mutex::new((0usize, 0usize));
-        let finished = Mutex::new(Vec::new());
+        // Seen under the scheduler's lock: the first job started, every image
+        // started so far, and the most videos running while an image still waited.
+        let first = Mutex::new(None::<String>);
+        let images_started = Mutex::new(std::collections::BTreeSet::new());
+        let most_videos_while_images_wait = Mutex::new(0);
         let last = Mutex::new((0, 0));
+        let finished = Mutex::new(Vec::new());
         scheduler
             .run(
                 |j| {
-                    if j.lane == Lane::Video {
-                        let mut r = running_videos.lock().unwrap();
-                        r.0 += 1;
-                        r.1 = r.1.max(r.0);
-                    }
                     std::thread::sleep(std::time::Duration::from_millis(2));
-                    if j.lane == Lane::Video {
-                        running_videos.lock().unwrap().0 -= 1;
-                    }
                     j.name.clone()
                 },
-                |s| *last.lock().unwrap() = (s.done, s.bytes_done),
+                |s| {
+                    first
+                        .lock()
+                        .unwrap()
+                        .get_or_insert_with(|| s.in_work[0].clone());
+                    let mut images = images_started.lock().unwrap();
+                    images.extend(s.in_work.iter().filter(|n| n.starts_with('i')).cloned());
+                    let videos = s.in_work.iter().filter(|n| n.starts_with('v')).count();
+                    if images.len() < 20 {
+                        let mut most = most_videos_while_images_wait.lock().unwrap();
+                        *most = (*most).max(videos);
+                    }
+                    *last.lock().unwrap() = (s.done, s.bytes_done);
+                },
                 |j, name| {
                     assert_eq!(j.name, name);
                     finished.lock().unwrap().push(name);
@@ -208,7 +217,12 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), 26);
         assert_eq!(*last.lock().unwrap(), (26, 15 + 20));
-        // While images remain videos keep to 2 slots; after, they may use all 4.
-        assert!(running_videos.lock().unwrap().1 <= 4);
+        // Longest video first; never more than 2 videos while images wait.
+        assert_eq!(first.into_inner().unwrap().as_deref(), Some("v5"));
+        let most = most_videos_while_images_wait.into_inner().unwrap();
+        assert!(
+            (1..=2).contains(&most),
+            "{most} videos ran while images waited"
+        );
     }
 }
