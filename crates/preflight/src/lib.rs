@@ -29,10 +29,7 @@
 
 #![warn(missing_docs)]
 
-// The split branch documents av (Scenes) and check; remove these allows after merging it.
-#[allow(missing_docs)]
 mod av;
-#[allow(missing_docs)]
 pub mod check;
 pub mod error;
 pub mod facts;
@@ -41,20 +38,21 @@ mod imaging;
 pub mod limits;
 pub mod plan;
 pub mod probe;
+pub mod rule;
 pub mod sniff;
 pub mod spec;
 pub mod walk;
 
-pub use av::Scenes;
-pub use check::{check, Report, Value, Violation, Warning};
+pub use check::{check, scene_warnings, Report, Value, Violation, Warning};
 pub use error::{FixError, ProbeError};
 pub use facts::{
-    ColorModel, Container, ImageFacts, ImageFormat, MediaFacts, MediaKind, VideoFacts,
+    ColorModel, Container, ImageFacts, ImageFormat, MediaFacts, MediaKind, Scenes, VideoFacts,
 };
 pub use fix::{execute, repair, repair_to_bytes, Fixed};
 pub use limits::DecodeLimits;
 pub use plan::{plan, Action, FixOptions, PadFill, Plan};
 pub use probe::probe;
+pub use rule::Rule;
 pub use spec::{Model, Orientation, Provider, Spec, SpecError};
 
 /// The raw standard base64 of a compliant version of the image at `path` (no

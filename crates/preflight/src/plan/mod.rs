@@ -2,10 +2,7 @@
 //! file compliant, each tied to the rule it fixes. Pure: no I/O. An empty plan
 //! means the file is copied byte for byte.
 
-// The split branch documents these; remove the allows after merging it.
-#[allow(missing_docs)]
 pub mod image;
-#[allow(missing_docs)]
 pub mod video;
 
 use std::fmt;
@@ -14,6 +11,7 @@ use serde::Serialize;
 
 use crate::facts::MediaFacts;
 pub use crate::limits::DecodeLimits;
+use crate::rule::Rule;
 use crate::spec::Spec;
 
 /// What happened to a file.
@@ -44,10 +42,10 @@ impl Action {
 pub struct Step<Op> {
     /// The operation.
     pub op: Op,
-    /// The rule this step makes hold: a violation id such as `image.width.min`,
-    /// or an advisory id such as `video.codec.h264`.
-    pub rule: &'static str,
-    /// Why, in words for the user.
+    /// The rule this step makes hold: a violation such as `image.width.min`,
+    /// an advisory such as `video.codec.h264`, or a user option.
+    pub rule: Rule,
+    /// Why, in one sentence for people.
     pub reason: String,
 }
 
@@ -55,9 +53,9 @@ pub struct Step<Op> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Plan {
-    /// How to repair a picture.
+    /// An image's.
     Image(image::ImagePlan),
-    /// How to repair a video.
+    /// A video's.
     Video(video::VideoPlan),
 }
 
@@ -93,8 +91,7 @@ impl Plan {
     }
 }
 
-/// The smallest list of operations that makes the file `facts` describes meet
-/// `spec`, each tied to the rule it fixes. Pure: no I/O.
+/// The least work that makes the file compliant under `spec`.
 pub fn plan(facts: &MediaFacts, spec: &Spec, options: &FixOptions) -> Plan {
     match facts {
         MediaFacts::Image(f) => Plan::Image(image::plan_image(f, spec, options)),
@@ -180,15 +177,15 @@ pub enum ExtendMode {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FixOptions {
-    /// What fills the bars added to reach an allowed aspect ratio.
+    /// What fills bars added to reach an allowed aspect ratio.
     pub pad: PadFill,
     /// Keep the video's audio (AAC) or drop it.
     pub keep_sound: bool,
     /// Where a trimmed video starts, in microseconds.
     pub start_us: Option<u64>,
-    /// Where the kept window of a too-long video comes from.
+    /// Which window of a too-long video is kept.
     pub segment: SegmentMode,
-    /// How a video shorter than the minimum is lengthened.
+    /// How a too-short video is lengthened.
     pub extend: ExtendMode,
     /// Highest frame rate kept; faster sources are reduced to it.
     pub max_fps: u32,
