@@ -5,12 +5,10 @@
 //! size, colour tags, and for stream copies that the video packets are the
 //! input's own.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{bin, ffprobe};
+use crate::util::{bin, ffprobe};
 use serde_json::Value;
 
 /// Runs the ffmpeg CLI quietly; panics with its message on failure.

@@ -20,7 +20,7 @@ use super::common::{
     audio_stream, from_us, open_input, read_packet, to_us, video_error, video_stream, DamageCount,
 };
 use super::encode::{open_aac, samples_for, AudioEncoder, AudioInput};
-use crate::fix::FixError;
+use crate::error::FixError;
 
 /// What the copy does with the sound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,7 +26,7 @@ use super::common::{
     video_error, video_stream, DamageCount,
 };
 use super::scenes::StartWatch;
-use crate::fix::FixError;
+use crate::error::FixError;
 use crate::plan::video::{AudioPlan, RateControl, Target};
 pub(super) use audio::{open_aac, AudioEncoder, AudioInput};
 use video::{border_colour, open_x264, source, video_graph, VideoEncoder, VideoOut};
