@@ -331,7 +331,7 @@ fn too_long_h264_is_copied_to_the_maximum() {
         assert_eq!(line["action"], "remuxed", "{line}");
         let o = output_of(&line);
         let d = starts_at_zero(&o);
-        assert!(d >= at_least && d <= 10.0, "{name}: {d} s");
+        assert!((at_least..=10.0).contains(&d), "{name}: {d} s");
         is_a_copy_of(&o, &input);
         let p = ffprobe(&o);
         let (v, a) = (stream(&p, "video").unwrap(), stream(&p, "audio").unwrap());
@@ -410,7 +410,7 @@ fn long_rotated_hevc_is_cut_upright() {
     assert_eq!(line["action"], "reencoded", "{line}");
     let o = output_of(&line);
     let d = starts_at_zero(&o);
-    assert!(d >= 9.5 && d <= 10.0, "{d}");
+    assert!((9.5..=10.0).contains(&d), "{d}");
     let p = ffprobe(&o);
     let v = stream(&p, "video").unwrap();
     assert!(v["side_data_list"].is_null(), "{v}");

@@ -228,6 +228,9 @@ impl VideoColour {
 }
 
 /// Facts about an image or a video.
+// One value per file, made once and read often: boxing the larger variant
+// would buy nothing but an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum MediaFacts {

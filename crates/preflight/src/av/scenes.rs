@@ -148,7 +148,7 @@ fn skip_deblocking(decoder: &mut ff::decoder::Video) {
     unsafe {
         let ctx = decoder.as_mut_ptr();
         (*ctx).skip_loop_filter = ff::ffi::AVDiscard::AVDISCARD_ALL;
-        (*ctx).flags2 |= ff::ffi::AV_CODEC_FLAG2_FAST as i32;
+        (*ctx).flags2 |= ff::ffi::AV_CODEC_FLAG2_FAST;
     }
 }
 
