@@ -325,7 +325,10 @@ fn find_span(
         if packet.stream() != v_index {
             continue;
         }
-        let Some(pts) = packet.pts() else { continue };
+        // AVI gives H.264 with B-frames decode times only.
+        let Some(pts) = packet.pts().or(packet.dts()) else {
+            continue;
+        };
         last_us = to_us(pts, tb);
         if origin.is_none() {
             if !packet.is_key() {

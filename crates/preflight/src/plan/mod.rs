@@ -3,7 +3,6 @@
 //! means the file is copied byte for byte.
 
 pub mod image;
-pub mod picture;
 pub mod video;
 
 use std::fmt;

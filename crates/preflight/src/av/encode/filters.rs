@@ -1,8 +1,7 @@
 //! The filter-graph descriptions, as text, built from the plan alone: no FFmpeg
 //! types here, so each chain is unit-tested as a string.
 
-use crate::plan::picture::ColourPath;
-use crate::plan::video::{Geometry, PadTo};
+use crate::plan::video::{ColourPath, Geometry, PadTo};
 use crate::plan::PadFill;
 
 /// The filter chain for the plan's geometry, frame rate, colour and pixel

@@ -18,6 +18,7 @@
 
 mod geometry;
 mod output;
+mod picture;
 mod reencode;
 mod remux;
 #[cfg(test)]
@@ -27,7 +28,6 @@ mod wrong;
 
 use serde::Serialize;
 
-use super::picture::{colour_path, square_pixels, ColourPath};
 use super::{DecodeLimits, ExtendMode, FixOptions, PadFill, Step};
 use crate::check::{check_video, Report};
 use crate::facts::VideoFacts;
@@ -36,6 +36,8 @@ use crate::spec::Spec;
 
 pub use geometry::plan_geometry;
 pub(crate) use output::{budget_bitrate, AUDIO_BITRATE, AUDIO_RATE, X264_PRESET};
+pub use picture::ColourPath;
+use picture::{colour_path, square_pixels};
 pub(crate) use remux::keyframe_cut_range;
 pub(crate) use window::choose_window;
 pub use window::{frame_bounds, output_fps};

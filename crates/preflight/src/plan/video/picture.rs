@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::video::Geometry;
+use super::Geometry;
 use crate::facts::{HdrTransfer, VideoFacts};
 
 /// How the decoded colours reach the encoder. Every re-encoded output is
