@@ -131,6 +131,7 @@ else
 fi
 trap 'rm -rf "$work"' EXIT
 corpus=$work/corpus
+mkdir -p "$corpus"
 results=$work/results.tsv
 notes=$work/notes.txt
 : >"$results"
