@@ -178,8 +178,29 @@ fn code_for(e: &SubmitError) -> i32 {
     }
 }
 
+/// What to type next, for errors whose library message cannot name our flags.
+fn cli_hint(e: &SubmitError) -> Option<String> {
+    Some(match e {
+        SubmitError::Unknown { .. } => {
+            "if the provider has no such task, run the same command with --again".into()
+        }
+        SubmitError::WaitTimeout { task, .. } => {
+            format!("resume with `preflight status {task} --wait`")
+        }
+        SubmitError::LinkExpired { task, .. } => {
+            format!("get a fresh link with `preflight status {task}`")
+        }
+        SubmitError::NotFound { .. } => "`preflight tasks` lists the tasks in the journal".into(),
+        SubmitError::NoModelAccess { .. } => "another model: --model".into(),
+        _ => return None,
+    })
+}
+
 fn fail(e: SubmitError) -> Result<i32> {
     eprintln!("preflight: {e}");
+    if let Some(hint) = cli_hint(&e) {
+        eprintln!("preflight: {hint}");
+    }
     Ok(code_for(&e))
 }
 
@@ -345,6 +366,7 @@ pub fn run_submit(args: SubmitArgs) -> Result<i32> {
         orientation,
         image,
         video_url: args.video.clone(),
+        video_sha256: None,
         prompt: args.prompt.clone(),
         negative_prompt: args.negative_prompt.clone(),
         keep_sound,

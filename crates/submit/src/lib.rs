@@ -8,10 +8,13 @@
 
 pub mod auth;
 pub mod client;
+pub mod dialect;
 pub mod error;
 pub mod flow;
 pub mod journal;
+pub mod prepare;
 pub mod provider;
+pub mod upload;
 
 pub use auth::{Credentials, Secret};
 pub use client::{Client, HttpConfig};

@@ -81,6 +81,7 @@ fn url_inputs(provider: Provider) -> Inputs {
         orientation: Orientation::Video,
         image: ImageInput::Url("https://cdn.example.com/photo.jpg".into()),
         video_url: "https://cdn.example.com/dance.mp4".into(),
+        video_sha256: None,
         prompt: None,
         negative_prompt: None,
         keep_sound: None,
@@ -439,7 +440,13 @@ fn timeout_without_external_ids_marks_unknown_and_never_recreates() {
     let inputs = url_inputs(Provider::Highway);
     let err = go(&s, &inputs, false, &t).unwrap_err();
     assert!(matches!(err, SubmitError::Unknown { .. }), "{err:?}");
-    assert!(err.to_string().contains("--again"));
+    assert!(err
+        .to_string()
+        .contains("asking explicitly for a new (paid) task"));
+    assert!(
+        !err.to_string().contains("--"),
+        "no CLI flags in library errors"
+    );
     let rows = s.journal.list().unwrap();
     assert_eq!(rows[0].status, state::UNKNOWN);
     // The same command again: still no second create.
@@ -604,9 +611,7 @@ fn slow_completion_times_out_then_resumes() {
         .clone();
     let e = submit::wait(&s.client, &s.journal, &row, &t, &mut quiet()).unwrap_err();
     assert!(matches!(e, SubmitError::WaitTimeout { .. }), "{e:?}");
-    assert!(e
-        .to_string()
-        .contains("preflight status 860000000001 --wait"));
+    assert!(e.to_string().contains("860000000001") && !e.to_string().contains("--"));
     let task = submit::wait(&s.client, &s.journal, &row, &timing(), &mut quiet()).unwrap();
     assert_eq!(task.status, Status::Succeeded);
     assert_eq!(s.fake.tasks_created(), 1);
@@ -626,7 +631,7 @@ fn expired_link_is_a_clear_error() {
         matches!(e, SubmitError::LinkExpired { status: 410, .. }),
         "{e:?}"
     );
-    assert!(e.to_string().contains("expired") && e.to_string().contains("preflight status"));
+    assert!(e.to_string().contains("expired") && e.to_string().contains("fresh link"));
     let left = std::fs::read_dir(s.dir.join("out"))
         .map(|d| d.count())
         .unwrap_or(0);
