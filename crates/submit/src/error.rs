@@ -121,6 +121,16 @@ pub enum SubmitError {
     #[error("the link {link} does not serve the uploaded file: {message}. No task was created; make the upload command print a link anyone can fetch")]
     LinkCheck { link: String, message: String },
 
+    #[error("{path} must reach the provider as a link, and no upload store is set: give an S3 bucket or an upload command")]
+    NeedsStore { path: String },
+
+    #[error("{path} is not fit for {provider} as it is ({problems}); nothing was sent")]
+    NeedsRepair {
+        path: String,
+        provider: Provider,
+        problems: String,
+    },
+
     #[error("cannot repair {path}: {message}")]
     Repair { path: String, message: String },
 

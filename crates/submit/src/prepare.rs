@@ -34,8 +34,18 @@ pub struct PrepareOptions {
     pub fix: FixOptions,
     /// Repaired copies go here (created if missing).
     pub cache_dir: PathBuf,
-    /// Repair what needs it; when false, a file that needs repair is refused.
-    pub repair: bool,
+    pub policy: Policy,
+}
+
+/// What to do with an input that is not fit to send as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Repair it (the default).
+    Repair,
+    /// Refuse it: nothing is sent.
+    Refuse,
+    /// Send it unchecked.
+    AsIs,
 }
 
 impl PrepareOptions {
@@ -74,6 +84,16 @@ pub fn prepare(
     journal: &Journal,
 ) -> Result<Prepared, SubmitError> {
     let input_sha256 = hash_file(input)?;
+    if options.policy == Policy::AsIs {
+        return Ok(Prepared {
+            input: input.to_path_buf(),
+            path: input.to_path_buf(),
+            sha256: input_sha256.clone(),
+            input_sha256,
+            action: "as is".into(),
+            cached: false,
+        });
+    }
     let settings = options.settings();
     if let Some(rec) = journal.prepared(&input_sha256, &settings)? {
         let path = PathBuf::from(&rec.output_path);
@@ -150,13 +170,12 @@ fn repair(
             rules(&report)
         )));
     }
-    if !options.repair {
-        return Err(SubmitError::Refused(format!(
-            "{} needs repair for {} ({}); nothing was sent",
-            input.display(),
-            options.spec.provider,
-            plan_rules(&plan)
-        )));
+    if options.policy == Policy::Refuse {
+        return Err(SubmitError::NeedsRepair {
+            path: input.display().to_string(),
+            provider: options.spec.provider,
+            problems: plan_rules(&plan),
+        });
     }
     std::fs::create_dir_all(cache_dir)
         .map_err(|e| SubmitError::io(format!("creating {}", cache_dir.display()), e))?;

@@ -246,19 +246,6 @@ impl S3Store {
         }
     }
 
-    /// A signed HEAD on the bucket: fails early when the store is unreachable
-    /// or refuses the credentials.
-    pub fn check(&self) -> Result<(), SubmitError> {
-        let url = self
-            .bucket
-            .head_bucket(Some(&self.creds))
-            .sign(OWN_REQUEST_TTL);
-        match self.agent.head(url.as_str()).call() {
-            Ok(_) => Ok(()),
-            Err(e) => Err(self.store_error("checking the bucket", e)),
-        }
-    }
-
     /// Send a file, streamed from disk, under `key`.
     pub fn put(&self, key: &str, path: &Path) -> Result<u64, SubmitError> {
         let file = File::open(path)

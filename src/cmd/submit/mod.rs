@@ -3,17 +3,24 @@
 //! that nothing is paid for twice.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use preflight::{MediaFacts, Model, Orientation, Provider, Spec};
+use preflight::{FixOptions, MediaFacts, Provider, Spec};
 use submit::journal::{self, Journal, TaskRecord};
-use submit::provider::{base_url_env, is_url};
-use submit::{Client, Credentials, ImageInput, Inputs, Mode, SubmitError, Submitted, Timing};
+use submit::pipeline;
+use submit::prepare;
+use submit::provider::base_url_env;
+use submit::upload::{self, CommandStore, S3Config, S3Store};
+use submit::{
+    Client, Credentials, Pair, Policy, Settings, Source, Store, SubmitError, Submitted, Timing,
+};
 
 use crate::exit;
+
+mod batch;
 
 const ENV_HELP: &str = "Keys (read from the environment only, never printed or stored):\n  \
     KLING_API_KEY, or KLING_ACCESS_KEY + KLING_SECRET_KEY (legacy JWT, renewed automatically)\n  \
@@ -68,14 +75,38 @@ pub struct WaitArgs {
     pub timeout: u64,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct UploadArgs {
+    /// Upload local inputs to this S3-compatible bucket and prefix; the provider
+    /// gets presigned links (credentials from AWS_* variables).
+    #[arg(long, value_name = "s3://BUCKET/PREFIX", env = "PREFLIGHT_UPLOAD")]
+    pub upload: Option<String>,
+    /// Upload with this command instead: it gets the file's path and prints the
+    /// link on its last line (checked before use).
+    #[arg(long, value_name = "CMD")]
+    pub upload_cmd: Option<String>,
+    /// How long presigned links stay valid: seconds, or with s, m, h, d (at most 7d).
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub link_ttl: String,
+    /// Upload the image and send its link even where base64 is accepted.
+    #[arg(long)]
+    pub image_link: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct SubmitArgs {
-    /// Reference image: a local file (checked, sent as base64) or a public URL.
-    #[arg(long, value_name = "PATH|URL")]
-    pub image: String,
-    /// Reference motion video: a public URL.
-    #[arg(long, value_name = "URL")]
-    pub video: String,
+    /// Reference image: a local file (checked, repaired if needed) or a public URL.
+    #[arg(long, value_name = "PATH|URL", required_unless_present = "batch")]
+    pub image: Option<String>,
+    /// Reference motion video: a local file (checked, repaired if needed,
+    /// uploaded) or a public URL.
+    #[arg(long, value_name = "PATH|URL", required_unless_present = "batch")]
+    pub video: Option<String>,
+    /// Many pairs: a CSV file with a header row (image, video, and optionally
+    /// prompt, negative_prompt, orientation, mode, model, keep_sound, provider)
+    /// or JSON Lines with the same keys. Paths are relative to the file's folder.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["image", "video"])]
+    pub batch: Option<PathBuf>,
     /// kling, powertokens, novita, highway, aihubmax.
     #[arg(long, short = 'p', default_value = "kling", env = "PREFLIGHT_PROVIDER")]
     pub provider: String,
@@ -98,12 +129,29 @@ pub struct SubmitArgs {
     /// Keep the reference video's sound: yes or no (provider default: yes).
     #[arg(long, value_name = "yes|no")]
     pub keep_sound: Option<String>,
-    /// Send the image even if preflight finds it non-compliant.
+    #[command(flatten)]
+    pub upload: UploadArgs,
+    /// Refuse local inputs that need repair instead of repairing them.
     #[arg(long)]
+    pub no_fix: bool,
+    /// Send local inputs as they are, unchecked.
+    #[arg(long, conflicts_with = "no_fix")]
     pub force: bool,
+    /// Folder for repaired copies (default $XDG_CACHE_HOME/preflight, else ~/.cache/preflight).
+    #[arg(long, value_name = "DIR", env = "PREFLIGHT_CACHE")]
+    pub cache: Option<PathBuf>,
     /// Create (and pay for) a new task even if the same one is in the journal.
     #[arg(long)]
     pub again: bool,
+    /// Batch: tasks in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+    /// Batch: write every pair's outcome to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Batch: take only the K-th of N parts of the list (as `fix --shard`).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     #[command(flatten)]
     pub wait: WaitArgs,
     #[command(flatten)]
@@ -137,14 +185,26 @@ fn note(line: &str) {
     eprintln!("preflight: {line}");
 }
 
-fn open_journal(path: &Option<PathBuf>) -> Result<Journal> {
-    let path = match path {
-        Some(p) => p.clone(),
+fn journal_path(path: &Option<PathBuf>) -> Result<PathBuf> {
+    match path {
+        Some(p) => Ok(p.clone()),
         None => journal::default_path().ok_or_else(|| {
             anyhow!("no journal location: set --journal, PREFLIGHT_JOURNAL or HOME")
-        })?,
-    };
-    Ok(Journal::open(&path)?)
+        }),
+    }
+}
+
+fn open_journal(path: &Option<PathBuf>) -> Result<Journal> {
+    Ok(Journal::open(&journal_path(path)?)?)
+}
+
+/// `--base-url`, else `PREFLIGHT_<PROVIDER>_BASE_URL`, else the documented address.
+fn base_url_for(provider: Provider, flag: Option<String>) -> Option<String> {
+    flag.or_else(|| {
+        std::env::var(base_url_env(provider))
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+    })
 }
 
 /// A client for `provider`, or the exit status after saying why not (no key).
@@ -160,20 +220,25 @@ fn connect(
             return Err(code_for(&e));
         }
     };
-    let base = base.or_else(|| {
-        std::env::var(base_url_env(provider))
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-    });
-    Ok(Client::new(provider, base, creds, timing.http))
+    Ok(Client::new(
+        provider,
+        base_url_for(provider, base),
+        creds,
+        timing.http,
+    ))
 }
 
 /// Exit status for a library error.
 fn code_for(e: &SubmitError) -> i32 {
     match e {
-        SubmitError::Refused(_) | SubmitError::MissingKey { .. } | SubmitError::Journal { .. } => {
-            exit::USAGE
-        }
+        SubmitError::Refused(_)
+        | SubmitError::MissingKey { .. }
+        | SubmitError::Journal { .. }
+        | SubmitError::NeedsStore { .. }
+        | SubmitError::StoreRefused { .. }
+        | SubmitError::StoreUnreachable { .. }
+        | SubmitError::UploadCommand { .. }
+        | SubmitError::LinkCheck { .. } => exit::USAGE,
         _ => exit::NOT_COMPLIANT,
     }
 }
@@ -192,6 +257,12 @@ fn cli_hint(e: &SubmitError) -> Option<String> {
         }
         SubmitError::NotFound { .. } => "`preflight tasks` lists the tasks in the journal".into(),
         SubmitError::NoModelAccess { .. } => "another model: --model".into(),
+        SubmitError::NeedsStore { .. } => {
+            "give --upload s3://BUCKET/PREFIX (or PREFLIGHT_UPLOAD) or --upload-cmd CMD, or pass a public URL".into()
+        }
+        SubmitError::NeedsRepair { path, provider, .. } => format!(
+            "drop --no-fix to repair it into the cache, or repair it yourself with `preflight fix --provider {provider} {path}`"
+        ),
         _ => return None,
     })
 }
@@ -278,133 +349,142 @@ fn follow(
     }
 }
 
-fn image_input(
-    arg: &str,
-    spec: &Spec,
-    force: bool,
-) -> Result<std::result::Result<ImageInput, i32>> {
-    if is_url(arg) {
-        return Ok(Ok(ImageInput::Url(arg.to_string())));
-    }
-    let path = Path::new(arg);
-    let facts = match preflight::probe(path) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("preflight: cannot read the image {arg}: {e}");
-            return Ok(Err(exit::UNREADABLE));
-        }
+/// `--link-ttl`: seconds, or a number with s, m, h or d; at most 7 days.
+fn parse_ttl(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let (num, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], &t[i..]),
+        None => (t, "s"),
     };
-    if !matches!(facts, MediaFacts::Image(_)) {
-        eprintln!("preflight: {arg} is not an image");
-        return Ok(Err(exit::USAGE));
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    let secs = num
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0 && scale > 0);
+    let ttl = secs
+        .map(|n| Duration::from_secs(n * scale))
+        .with_context(|| {
+            format!("--link-ttl takes a duration such as 3600, 90m, 24h or 7d, not `{text}`")
+        })?;
+    if ttl > upload::MAX_LINK_TTL {
+        return Err(anyhow!(
+            "--link-ttl is at most 7d (S3 presigned links live 7 days at most), not `{text}`"
+        ));
     }
-    let report = preflight::check(&facts, spec);
-    if !report.ok() {
-        eprintln!(
-            "preflight: {arg} breaks {}'s limits for {}:",
-            spec.provider, spec.model
-        );
-        for v in &report.violations {
-            eprintln!("  {}: {}", v.rule, v.message);
-        }
-        if !force {
-            eprintln!(
-                "preflight: nothing was sent. Repair it with `preflight fix --provider {} {arg}`, \
-                 or send it anyway with --force",
-                spec.provider
-            );
-            return Ok(Err(exit::NOT_COMPLIANT));
-        }
-        eprintln!("preflight: sending it anyway (--force)");
+    Ok(ttl)
+}
+
+fn parse_keep_sound(text: Option<&str>) -> Result<Option<bool>> {
+    match text.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(None),
+        Some("yes" | "true") => Ok(Some(true)),
+        Some("no" | "false") => Ok(Some(false)),
+        Some(other) => Err(anyhow!("keep_sound takes yes or no, not `{other}`")),
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {arg}"))?;
-    Ok(Ok(ImageInput::from_bytes(arg, &bytes)))
+}
+
+/// The store named by --upload / --upload-cmd, if any.
+fn store_from(args: &UploadArgs, timing: &Timing) -> Result<Option<Store>> {
+    if let Some(cmd) = &args.upload_cmd {
+        return Ok(Some(Store::Command(CommandStore::new(
+            cmd.clone(),
+            timing.http,
+        ))));
+    }
+    let Some(target) = &args.upload else {
+        return Ok(None);
+    };
+    let config = S3Config::from_lookup(target, |k| {
+        std::env::var(k)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    })?;
+    Ok(Some(Store::S3(S3Store::new(config, timing.http)?)))
+}
+
+/// The pair the command line describes; batch rows start from it.
+fn pair_from(args: &SubmitArgs, image: &str, video: &str) -> Result<Pair> {
+    Ok(Pair {
+        image: Source::parse(image),
+        video: Source::parse(video),
+        provider: args.provider.parse()?,
+        model: args.model.parse()?,
+        mode: args.mode.parse()?,
+        orientation: args.orientation.parse()?,
+        prompt: args.prompt.clone(),
+        negative_prompt: args.negative_prompt.clone(),
+        keep_sound: parse_keep_sound(args.keep_sound.as_deref())?,
+    })
+}
+
+fn settings_from(args: &SubmitArgs, timing: &Timing) -> Result<Settings> {
+    let cache_dir = match &args.cache {
+        Some(d) => d.clone(),
+        None => prepare::default_cache_dir()
+            .ok_or_else(|| anyhow!("no cache location: set --cache, PREFLIGHT_CACHE or HOME"))?,
+    };
+    Ok(Settings {
+        store: store_from(&args.upload, timing)?,
+        link_ttl: parse_ttl(&args.upload.link_ttl)?,
+        image_link: args.upload.image_link,
+        policy: if args.force {
+            Policy::AsIs
+        } else if args.no_fix {
+            Policy::Refuse
+        } else {
+            Policy::Repair
+        },
+        fix: FixOptions::default(),
+        cache_dir,
+        again: args.again,
+        timing: *timing,
+    })
+}
+
+fn announce(out: &mut impl Write, provider: Provider, done: &Submitted) -> io::Result<()> {
+    let row = done.record();
+    match done {
+        Submitted::Created(_) => writeln!(out, "created {provider} task {} (journal row {})", row.display_id(), row.id),
+        Submitted::Recovered(_) => writeln!(out, "found {provider} task {} from an earlier, interrupted submission (journal row {})", row.display_id(), row.id),
+        Submitted::Existing(_) => writeln!(
+            out,
+            "already submitted: {provider} task {} ({}, journal row {}); not paying twice (use --again for a new task)",
+            row.display_id(), row.status, row.id
+        ),
+    }
 }
 
 pub fn run_submit(args: SubmitArgs) -> Result<i32> {
-    let provider: Provider = args.provider.parse()?;
-    let model: Model = args.model.parse()?;
-    let orientation: Orientation = args.orientation.parse()?;
-    let mode: Mode = args.mode.parse()?;
-    let keep_sound = match args
-        .keep_sound
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None => None,
-        Some("yes" | "true") => Some(true),
-        Some("no" | "false") => Some(false),
-        Some(other) => return Err(anyhow!("--keep-sound takes yes or no, not `{other}`")),
-    };
-    let spec = Spec::lookup(provider, model, orientation)?;
-    if !is_url(&args.video) {
-        eprintln!(
-            "preflight: {provider} needs the video as a public URL; `{}` is not one. \
-             Check it with `preflight check --provider {provider} --orientation {orientation} {}`, \
-             upload it somewhere public (a bucket, a CDN), and pass the link to --video.",
-            args.video, args.video
-        );
-        return Ok(exit::USAGE);
-    }
-    if !is_url(&args.image) && spec.image.transport == preflight::spec::Transport::UrlOnly {
-        eprintln!(
-            "preflight: {provider} accepts only a public URL for the image: check {0} with \
-             `preflight check --provider {provider} {0}`, upload it, and pass the link to --image",
-            args.image
-        );
-        return Ok(exit::USAGE);
-    }
-    let image = match image_input(&args.image, &spec, args.force)? {
-        Ok(i) => i,
-        Err(code) => return Ok(code),
-    };
-    let inputs = Inputs {
-        provider,
-        model,
-        mode,
-        orientation,
-        image,
-        video_url: args.video.clone(),
-        video_sha256: None,
-        prompt: args.prompt.clone(),
-        negative_prompt: args.negative_prompt.clone(),
-        keep_sound,
-    };
-    if let Err(e) = inputs.validate() {
-        return fail(e);
-    }
     let mut timing = Timing::from_env();
     timing.wait_timeout = Duration::from_secs(args.wait.timeout);
-    let client = match connect(provider, args.conn.base_url.clone(), &timing) {
+    if let Some(file) = &args.batch {
+        return batch::run(&args, file, &timing);
+    }
+    let (Some(image), Some(video)) = (&args.image, &args.video) else {
+        return Err(anyhow!("give --image and --video, or --batch FILE"));
+    };
+    let pair = pair_from(&args, image, video)?;
+    Spec::lookup(pair.provider, pair.model, pair.orientation)?;
+    let settings = settings_from(&args, &timing)?;
+    let client = match connect(pair.provider, args.conn.base_url.clone(), &timing) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
     let journal = open_journal(&args.conn.journal)?;
-    let done = match submit::submit(
-        &client,
-        &journal,
-        &inputs,
-        args.again,
-        &timing,
-        &mut |l: &str| note(l),
-    ) {
-        Ok(d) => d,
+    let sent = match pipeline::send(&pair, &settings, &client, &journal, &mut |l: &str| note(l)) {
+        Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let row = done.record().clone();
-    {
-        let mut out = io::stdout().lock();
-        match &done {
-            Submitted::Created(_) => writeln!(out, "created {provider} task {} (journal row {})", row.display_id(), row.id)?,
-            Submitted::Recovered(_) => writeln!(out, "found {provider} task {} from an earlier, interrupted submission (journal row {})", row.display_id(), row.id)?,
-            Submitted::Existing(_) => writeln!(
-                out,
-                "already submitted: {provider} task {} ({}, journal row {}); not paying twice (use --again for a new task)",
-                row.display_id(), row.status, row.id
-            )?,
-        }
-    }
+    let row = sent.submitted.record().clone();
+    announce(&mut io::stdout().lock(), pair.provider, &sent.submitted)?;
     if args.wait.wait {
         follow(&client, &journal, &row, &args.wait, true)
     } else {
