@@ -158,13 +158,27 @@ pub fn send(
     // A task made earlier for the same bytes and settings needs no upload.
     if !settings.again {
         if let Some(row) = journal.find_by_key(&inputs.key())? {
-            if row.status != state::SENDING {
-                return Ok(Sent {
-                    video,
-                    image,
-                    uploaded: 0,
-                    submitted: Submitted::Existing(row),
-                });
+            match row.status.as_str() {
+                // Interrupted: `flow::submit` looks it up (with fresh links).
+                state::SENDING => {}
+                state::UNKNOWN => {
+                    return Err(SubmitError::Unknown {
+                        provider: pair.provider,
+                        row: row.id,
+                        why: row
+                            .message
+                            .clone()
+                            .unwrap_or_else(|| "got no clear answer earlier".into()),
+                    })
+                }
+                _ => {
+                    return Ok(Sent {
+                        video,
+                        image,
+                        uploaded: 0,
+                        submitted: Submitted::Existing(row),
+                    })
+                }
             }
         }
     }
