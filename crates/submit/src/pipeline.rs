@@ -3,7 +3,9 @@
 //! before the next one, so a repeated run repairs, uploads and creates nothing
 //! that was done already.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use preflight::{FixOptions, Model, Orientation, Provider, Spec};
@@ -19,7 +21,7 @@ use crate::upload::{redact_link, CommandStore, Link, S3Store};
 /// Where local files go so that providers can fetch them.
 #[derive(Debug)]
 pub enum Store {
-    S3(S3Store),
+    S3(Box<S3Store>),
     Command(CommandStore),
 }
 
@@ -78,6 +80,27 @@ pub struct Settings {
     /// Create a new task even if the journal has one for the same inputs.
     pub again: bool,
     pub timing: Timing,
+    /// One repair or upload of the same bytes at a time among a batch's workers.
+    pub locks: KeyedLocks,
+}
+
+/// A lock per key, made on first use.
+#[derive(Debug, Default)]
+pub struct KeyedLocks(Mutex<HashMap<String, Arc<Mutex<()>>>>);
+
+impl KeyedLocks {
+    /// Run `f` while holding the lock for `key`.
+    pub fn with<R>(&self, key: &str, f: impl FnOnce() -> R) -> R {
+        let lock = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+        f()
+    }
 }
 
 /// What happened to one pair.
@@ -119,8 +142,8 @@ pub fn send(
         cache_dir: settings.cache_dir.clone(),
         policy: settings.policy,
     };
-    let video = prepared(&pair.video, &options, journal, notify)?;
-    let image = prepared(&pair.image, &options, journal, notify)?;
+    let video = prepared(&pair.video, &options, settings, journal, notify)?;
+    let image = prepared(&pair.image, &options, settings, journal, notify)?;
     let image_as_link = settings.image_link || row(pair.provider).image_links_only;
     let mut inputs = Inputs {
         provider: pair.provider,
@@ -184,12 +207,16 @@ pub fn send(
     }
     let mut uploaded = 0;
     if let Some(p) = &video {
-        let (link, sent) = ensure_link(p, settings, journal, notify)?;
+        let (link, sent) = settings.locks.with(&format!("upload:{}", p.sha256), || {
+            ensure_link(p, settings, journal, notify)
+        })?;
         inputs.video_url = link.url;
         uploaded += usize::from(sent);
     }
     if let (ImageInput::Link { url, .. }, Some(p)) = (&mut inputs.image, &image) {
-        let (link, sent) = ensure_link(p, settings, journal, notify)?;
+        let (link, sent) = settings.locks.with(&format!("upload:{}", p.sha256), || {
+            ensure_link(p, settings, journal, notify)
+        })?;
         *url = link.url;
         uploaded += usize::from(sent);
     }
@@ -212,13 +239,17 @@ pub fn send(
 fn prepared(
     source: &Source,
     options: &PrepareOptions,
+    settings: &Settings,
     journal: &Journal,
     notify: Notify<'_>,
 ) -> Result<Option<Prepared>, SubmitError> {
     let Source::File(path) = source else {
         return Ok(None);
     };
-    let p = prepare(path, options, journal)?;
+    let lock = format!("prepare:{}", path.display());
+    let p = settings
+        .locks
+        .with(&lock, || prepare(path, options, journal))?;
     if !matches!(p.action.as_str(), "copied" | "as is") {
         notify(&format!(
             "{}: {} for {} into {}{}",

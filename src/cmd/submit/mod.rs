@@ -27,24 +27,32 @@ const ENV_HELP: &str = "Keys (read from the environment only, never printed or s
     POWERTOKENS_API_KEY, NOVITA_API_KEY, HIGHWAY_API_KEY, AIHUBMAX_API_KEY\n\n\
     Other settings:\n  \
     PREFLIGHT_<PROVIDER>_BASE_URL\n      point a provider elsewhere (a proxy, a test server), e.g. PREFLIGHT_KLING_BASE_URL\n  \
+    PREFLIGHT_UPLOAD, AWS_ENDPOINT_URL, AWS_REGION (us-east-1), AWS_ACCESS_KEY_ID,\n  \
+    AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN\n      \
+    the S3-compatible store for uploads (path-style addressing when an endpoint is given)\n  \
     PREFLIGHT_JOURNAL\n      journal file (default $XDG_DATA_HOME/preflight/journal.sqlite3,\n      \
     else ~/.local/share/preflight/journal.sqlite3)\n  \
     PREFLIGHT_POLL_MIN_MS, PREFLIGHT_POLL_MAX_MS, PREFLIGHT_BACKOFF_MIN_MS, PREFLIGHT_HTTP_TIMEOUT_MS\n      \
     polling, backoff and socket timeouts in milliseconds";
 
 pub const SUBMIT_HELP: &str = "Examples:\n  \
-    preflight submit --image fixed/photo.jpg \\\n    \
-    --video https://cdn.example.com/dance.mp4 --wait --out results/\n  \
+    preflight submit --image photo.heic --video clip.mov \\\n    \
+    --upload s3://my-bucket/preflight --wait --out results/\n  \
     preflight submit -p novita --mode pro --image https://cdn.example.com/photo.jpg \\\n    \
-    --video https://cdn.example.com/dance.mp4 --negative-prompt \"blur\" --keep-sound no\n\n\
-    A local image is probed and checked against the provider's limits first; a non-compliant one is \
-    refused (run `preflight fix`), unless --force. It is sent as raw base64 (aihubmax needs a URL). \
-    The video must be a public URL.\n\n\
-    Every submission is written to the journal before it is sent. The same inputs and settings \
+    --video https://cdn.example.com/dance.mp4 --negative-prompt \"blur\" --keep-sound no\n  \
+    preflight submit --batch pairs.csv --jobs 3 --upload s3://my-bucket/preflight \\\n    \
+    --out results/ --report report.json\n\n\
+    Local files are probed and checked against the provider first; one that needs anything \
+    `preflight fix` would do (advisories included) is repaired with the same plan into the cache \
+    (--cache), unless --no-fix (refuse) or --force (send as is). Videos, and images for aihubmax \
+    or with --image-link, are uploaded (--upload s3://BUCKET/PREFIX, or --upload-cmd) and sent as \
+    presigned links valid --link-ttl (24h); other images go as raw base64. Objects are named by \
+    the hash of their bytes, so nothing is uploaded twice.\n\n\
+    Every step is written to the journal before the next one. The same inputs and settings \
     again return the existing task instead of paying twice (--again pays for a new one). A create \
     that times out or meets a server error is looked up (by external_task_id at kling/powertokens) \
     before anything is sent again; where the provider cannot be asked, the task is marked `unknown` \
-    and never re-created blindly.\n\n";
+    and never re-created blindly. A batch run again after a crash continues where it stopped.\n\n";
 
 pub const EXIT_HELP: &str =
     "\n\nExit status: 0 done, 1 input not compliant or the provider refused \
@@ -407,7 +415,10 @@ fn store_from(args: &UploadArgs, timing: &Timing) -> Result<Option<Store>> {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     })?;
-    Ok(Some(Store::S3(S3Store::new(config, timing.http)?)))
+    Ok(Some(Store::S3(Box::new(S3Store::new(
+        config,
+        timing.http,
+    )?))))
 }
 
 /// The pair the command line describes; batch rows start from it.
@@ -446,6 +457,7 @@ fn settings_from(args: &SubmitArgs, timing: &Timing) -> Result<Settings> {
         cache_dir,
         again: args.again,
         timing: *timing,
+        locks: Default::default(),
     })
 }
 
