@@ -103,41 +103,7 @@ fn deep_warnings(
     }
     let limits = preflight::plan::DecodeLimits::default();
     let scenes = preflight::scenes(path, &limits)?;
-    let mut warnings = Vec::new();
-    if scenes.stopped_early {
-        warnings.push(preflight::Warning {
-            rule: "video.scan.partial",
-            message: format!(
-                "only the first {:.0} s were scanned for cuts (the scan's limit); later cuts are not reported",
-                scenes.duration_us as f64 / 1e6
-            ),
-        });
-    }
-    if !scenes.cuts_us.is_empty() {
-        let times: Vec<String> = scenes
-            .cuts_us
-            .iter()
-            .map(|us| format!("{:.2} s", *us as f64 / 1e6))
-            .collect();
-        warnings.push(preflight::Warning {
-            rule: "video.cuts.none",
-            message: format!(
-                "hard cut{} at {}; the service truncates the motion at a cut (fix --segment auto keeps the longest shot)",
-                if times.len() == 1 { "" } else { "s" },
-                times.join(", ")
-            ),
-        });
-    }
-    if scenes.content_start_us > 0 {
-        warnings.push(preflight::Warning {
-            rule: "video.start.moving",
-            message: format!(
-                "black or frozen for the first {:.2} s",
-                scenes.content_start_us as f64 / 1e6
-            ),
-        });
-    }
-    Ok(warnings)
+    Ok(preflight::scene_warnings(&scenes))
 }
 
 fn json_line<'a>(path: &std::path::Path, outcome: &'a Outcome) -> CheckLine<'a> {

@@ -65,7 +65,7 @@ fn changes_of(plan: &Plan) -> Vec<Change> {
         steps
             .iter()
             .map(|s| Change {
-                rule: s.rule,
+                rule: s.rule.id(),
                 what: s.reason.clone(),
             })
             .collect()

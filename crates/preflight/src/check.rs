@@ -4,15 +4,19 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::facts::{ImageFacts, MediaFacts, VideoFacts};
+use crate::facts::{ImageFacts, MediaFacts, Scenes, VideoFacts};
+use crate::rule::Rule;
 use crate::spec::{Ratio, Spec};
 
 /// A value a rule compares: a count, a decimal or a word.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Value {
+    /// A count: bytes, pixels.
     Int(u64),
+    /// A decimal: seconds, an aspect ratio.
     Float(f64),
+    /// A word: a format, a list of allowed ones.
     Text(String),
 }
 
@@ -35,36 +39,51 @@ fn trim_float(x: f64) -> String {
 /// A provider limit the file breaks: the provider would reject it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Violation {
-    /// Stable identifier, such as `video.duration.max`.
-    pub rule: &'static str,
+    /// The rule broken; serialised as its stable id, such as `video.duration.max`.
+    pub rule: Rule,
+    /// The provider's limit.
     pub limit: Value,
+    /// What the file has.
     pub actual: Value,
+    /// One sentence for people.
     pub message: String,
 }
 
 /// Something no provider documents as a limit but that often goes wrong.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Warning {
-    pub rule: &'static str,
+    /// The advisory, such as `video.codec.h264`.
+    pub rule: Rule,
+    /// One sentence for people.
     pub message: String,
 }
 
+/// What a check found: limits broken, and advisories.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
+    /// Provider limits the file breaks, in rule order.
     pub violations: Vec<Violation>,
+    /// Advisories.
     pub warnings: Vec<Warning>,
 }
 
 impl Report {
+    /// No limit is broken (warnings aside).
     pub fn ok(&self) -> bool {
         self.violations.is_empty()
     }
 
-    pub fn has(&self, rule: &str) -> bool {
+    /// Whether the limit `rule` is broken.
+    pub fn has(&self, rule: Rule) -> bool {
         self.violations.iter().any(|v| v.rule == rule)
     }
 
-    fn violate(&mut self, rule: &'static str, limit: Value, actual: Value, message: String) {
+    /// Whether the advisory `rule` was raised.
+    pub fn warns(&self, rule: Rule) -> bool {
+        self.warnings.iter().any(|w| w.rule == rule)
+    }
+
+    fn violate(&mut self, rule: Rule, limit: Value, actual: Value, message: String) {
         self.violations.push(Violation {
             rule,
             limit,
@@ -73,7 +92,7 @@ impl Report {
         });
     }
 
-    fn warn(&mut self, rule: &'static str, message: impl Into<String>) {
+    fn warn(&mut self, rule: Rule, message: impl Into<String>) {
         self.warnings.push(Warning {
             rule,
             message: message.into(),
@@ -81,6 +100,7 @@ impl Report {
     }
 }
 
+/// Compares the facts of an image or a video with `spec`.
 pub fn check(facts: &MediaFacts, spec: &Spec) -> Report {
     match facts {
         MediaFacts::Image(image) => check_image(image, spec),
@@ -114,23 +134,23 @@ struct Limits {
     max_side: Option<u32>,
 }
 
-/// Rule ids are static strings: one table per kind keeps them greppable.
-fn rule_ids(kind: &str) -> [&'static str; 5] {
+/// The byte and side rules of one kind of media.
+fn rule_ids(kind: &str) -> [Rule; 5] {
     if kind == "image" {
         [
-            "image.bytes.max",
-            "image.width.min",
-            "image.height.min",
-            "image.width.max",
-            "image.height.max",
+            Rule::ImageBytesMax,
+            Rule::ImageWidthMin,
+            Rule::ImageHeightMin,
+            Rule::ImageWidthMax,
+            Rule::ImageHeightMax,
         ]
     } else {
         [
-            "video.bytes.max",
-            "video.width.min",
-            "video.height.min",
-            "video.width.max",
-            "video.height.max",
+            Rule::VideoBytesMax,
+            Rule::VideoWidthMin,
+            Rule::VideoHeightMin,
+            Rule::VideoWidthMax,
+            Rule::VideoHeightMax,
         ]
     }
 }
@@ -180,6 +200,7 @@ fn check_bytes_and_sides(
     }
 }
 
+/// Compares an image's facts with `spec`'s image rules.
 pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
     let rules = &spec.image;
     let provider = spec.provider;
@@ -189,7 +210,7 @@ pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
     if !rules.formats.contains(&image.format) {
         let allowed: Vec<&str> = rules.formats.iter().map(|f| f.name()).collect();
         report.violate(
-            "image.format",
+            Rule::ImageFormat,
             Value::Text(allowed.join("|")),
             Value::Text(image.format.name().into()),
             format!(
@@ -213,7 +234,7 @@ pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
     );
     if h > 0 && !aspect_at_most(w, h, rules.max_aspect) {
         report.violate(
-            "image.aspect.max",
+            Rule::ImageAspectMax,
             Value::Float(rules.max_aspect.value()),
             aspect_value(w, h),
             format!(
@@ -224,7 +245,7 @@ pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
     }
     if h > 0 && !aspect_at_least(w, h, rules.min_aspect) {
         report.violate(
-            "image.aspect.min",
+            Rule::ImageAspectMin,
             Value::Float(rules.min_aspect.value()),
             aspect_value(w, h),
             format!(
@@ -236,7 +257,7 @@ pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
 
     if image.orientation > 1 {
         report.warn(
-            "image.orientation.none",
+            Rule::ImageOrientationNone,
             format!(
                 "EXIF orientation {} rotates the picture on display; not every decoder honours it",
                 image.orientation
@@ -248,19 +269,20 @@ pub fn check_image(image: &ImageFacts, spec: &Spec) -> Report {
         crate::facts::ColorModel::Cmyk | crate::facts::ColorModel::Ycck
     ) {
         report.warn(
-            "image.color.rgb",
+            Rule::ImageColorRgb,
             "CMYK JPEG: many decoders show wrong colours; RGB is the safe form",
         );
     }
     if image.bit_depth > 8 {
         report.warn(
-            "image.depth.8bit",
+            Rule::ImageDepth8bit,
             format!("{}-bit samples; 8-bit is the safe form", image.bit_depth),
         );
     }
     report
 }
 
+/// Compares a video's facts with `spec`'s video rules.
 pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
     let rules = &spec.video;
     let provider = spec.provider;
@@ -269,7 +291,7 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
 
     if !rules.containers.contains(&video.container.name()) {
         report.violate(
-            "video.container",
+            Rule::VideoContainer,
             Value::Text(rules.containers.join("|")),
             Value::Text(video.container.name().into()),
             format!(
@@ -294,7 +316,7 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
     let seconds = |us: u64| us as f64 / 1e6;
     if video.duration_us < rules.min_duration_us {
         report.violate(
-            "video.duration.min",
+            Rule::VideoDurationMin,
             Value::Float(seconds(rules.min_duration_us)),
             Value::Float(video.duration_s()),
             format!(
@@ -306,7 +328,7 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
     }
     if video.duration_us > rules.max_duration_us {
         report.violate(
-            "video.duration.max",
+            Rule::VideoDurationMax,
             Value::Float(seconds(rules.max_duration_us)),
             Value::Float(video.duration_s()),
             format!(
@@ -321,7 +343,7 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
     // Advisories: undocumented, but what the providers' pipelines reliably accept.
     if video.codec != "h264" {
         report.warn(
-            "video.codec.h264",
+            Rule::VideoCodecH264,
             format!(
                 "codec {}; H.264 is the form every provider accepts",
                 video.codec
@@ -331,7 +353,7 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
     match (video.pixel_format.as_deref(), video.bit_depth) {
         (Some("yuv420p"), _) | (Some("yuvj420p"), _) => {}
         (pix, depth) => report.warn(
-            "video.pixel_format.yuv420p",
+            Rule::VideoPixelFormatYuv420p,
             format!(
                 "pixel format {} ({}-bit); 8-bit yuv420p is the safe form",
                 pix.unwrap_or("unknown"),
@@ -341,13 +363,13 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
     }
     if video.variable_frame_rate {
         report.warn(
-            "video.frame_rate.constant",
+            Rule::VideoFrameRateConstant,
             "variable frame rate; constant frame rate avoids drift and dropped motion",
         );
     }
     if video.rotation != 0 {
         report.warn(
-            "video.rotation.none",
+            Rule::VideoRotationNone,
             format!(
                 "rotation flag of {}°; not every pipeline honours it, rotate the pixels instead",
                 video.rotation
@@ -356,7 +378,7 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
     }
     if video.coded_width % 2 == 1 || video.coded_height % 2 == 1 {
         report.warn(
-            "video.size.even",
+            Rule::VideoSizeEven,
             format!(
                 "odd size {}x{}; H.264 yuv420p needs even sides",
                 video.coded_width, video.coded_height
@@ -365,13 +387,13 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
     }
     if video.moov_first == Some(false) {
         report.warn(
-            "video.moov.first",
+            Rule::VideoMoovFirst,
             "moov atom after the media data; URL fetchers must download the whole file before reading it",
         );
     }
     if video.video_streams > 1 {
         report.warn(
-            "video.streams.single",
+            Rule::VideoStreamsSingle,
             format!(
                 "{} video streams; only the first is used",
                 video.video_streams
@@ -379,4 +401,85 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
         );
     }
     report
+}
+
+/// The advisories a scene scan (`check --deep`) gives: hard cuts, a black or
+/// frozen start, and a scan that stopped before the end.
+pub fn scene_warnings(scenes: &Scenes) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    if scenes.stopped_early {
+        warnings.push(Warning {
+            rule: Rule::VideoScanPartial,
+            message: format!(
+                "only the first {:.0} s were scanned for cuts (the scan's limit); later cuts are not reported",
+                scenes.duration_us as f64 / 1e6
+            ),
+        });
+    }
+    if !scenes.cuts_us.is_empty() {
+        let times: Vec<String> = scenes
+            .cuts_us
+            .iter()
+            .map(|us| format!("{:.2} s", *us as f64 / 1e6))
+            .collect();
+        warnings.push(Warning {
+            rule: Rule::VideoCutsNone,
+            message: format!(
+                "hard cut{} at {}; the service truncates the motion at a cut (fix --segment auto keeps the longest shot)",
+                if times.len() == 1 { "" } else { "s" },
+                times.join(", ")
+            ),
+        });
+    }
+    if scenes.content_start_us > 0 {
+        warnings.push(Warning {
+            rule: Rule::VideoStartMoving,
+            message: format!(
+                "black or frozen for the first {:.2} s",
+                scenes.content_start_us as f64 / 1e6
+            ),
+        });
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scene_warnings_name_cuts_start_and_partial_scan() {
+        assert!(scene_warnings(&Scenes::default()).is_empty());
+        let scenes = Scenes {
+            cuts_us: vec![1_500_000, 4_000_000],
+            content_start_us: 250_000,
+            duration_us: 600_000_000,
+            frames: 100,
+            stopped_early: true,
+        };
+        let w = scene_warnings(&scenes);
+        let rules: Vec<Rule> = w.iter().map(|w| w.rule).collect();
+        assert_eq!(
+            rules,
+            [
+                Rule::VideoScanPartial,
+                Rule::VideoCutsNone,
+                Rule::VideoStartMoving
+            ]
+        );
+        assert!(w[0].message.contains("first 600 s"), "{}", w[0].message);
+        assert!(
+            w[1].message.starts_with("hard cuts at 1.50 s, 4.00 s;"),
+            "{}",
+            w[1].message
+        );
+        assert_eq!(w[2].message, "black or frozen for the first 0.25 s");
+        let one = Scenes {
+            cuts_us: vec![2_000_000],
+            ..Scenes::default()
+        };
+        assert!(scene_warnings(&one)[0]
+            .message
+            .starts_with("hard cut at 2.00 s;"));
+    }
 }

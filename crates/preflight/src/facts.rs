@@ -176,3 +176,20 @@ impl MediaKind {
         }
     }
 }
+
+/// What a scene scan found. Times are microseconds from the start of the file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Scenes {
+    /// Start times of new shots (hard cuts).
+    pub cuts_us: Vec<u64>,
+    /// End of leading black or frozen frames (0 when the motion starts at once).
+    pub content_start_us: u64,
+    /// Time of the last decoded frame plus one frame.
+    pub duration_us: u64,
+    /// Frames decoded.
+    pub frames: u64,
+    /// The scan stopped at the limit of `DecodeLimits::max_scan_us` (or of
+    /// decoded frames) before the end of the video: what comes after
+    /// `duration_us` was not looked at.
+    pub stopped_early: bool,
+}

@@ -51,7 +51,7 @@ pub enum FixError {
     InputChanged(String),
     #[error("internal error while repairing: {0}")]
     Internal(String),
-    #[error("the repaired file still breaks {}: {}", .0.first().map_or("", |v| v.rule), .0.first().map_or(String::new(), |v| v.message.clone()))]
+    #[error("the repaired file still breaks {}: {}", .0.first().map_or("", |v| v.rule.id()), .0.first().map_or(String::new(), |v| v.message.clone()))]
     StillNotCompliant(Vec<Violation>),
 }
 

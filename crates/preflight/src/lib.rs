@@ -13,19 +13,20 @@ pub mod fix;
 mod imaging;
 pub mod plan;
 pub mod probe;
+pub mod rule;
 pub mod spec;
 pub mod walk;
 
-pub use av::Scenes;
-pub use check::{check, Report, Value, Violation, Warning};
+pub use check::{check, scene_warnings, Report, Value, Violation, Warning};
 pub use error::ProbeError;
 pub use facts::{
-    ColorModel, Container, ImageFacts, ImageFormat, MediaFacts, MediaKind, VideoFacts,
+    ColorModel, Container, ImageFacts, ImageFormat, MediaFacts, MediaKind, Scenes, VideoFacts,
 };
 pub use fix::{execute, Action, FixError, Fixed};
 pub use imaging::stages as image_stages;
 pub use plan::{plan, FixOptions, PadFill, Plan};
 pub use probe::probe;
+pub use rule::Rule;
 pub use spec::{Model, Orientation, Provider, Spec, SpecError};
 
 /// The raw standard base64 of a compliant version of the image at `path` (no

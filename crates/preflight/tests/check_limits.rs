@@ -47,7 +47,7 @@ fn image_rules(facts: &ImageFacts, spec: &Spec) -> Vec<&'static str> {
     check_image(facts, spec)
         .violations
         .iter()
-        .map(|v| v.rule)
+        .map(|v| v.rule.id())
         .collect()
 }
 
@@ -55,7 +55,7 @@ fn video_rules(facts: &VideoFacts, spec: &Spec) -> Vec<&'static str> {
     check_video(facts, spec)
         .violations
         .iter()
-        .map(|v| v.rule)
+        .map(|v| v.rule.id())
         .collect()
 }
 
@@ -181,7 +181,7 @@ fn advisories_are_warnings_not_violations() {
     v.video_streams = 2;
     let report = check_video(&v, &spec);
     assert!(report.ok());
-    let rules: Vec<&str> = report.warnings.iter().map(|w| w.rule).collect();
+    let rules: Vec<&str> = report.warnings.iter().map(|w| w.rule.id()).collect();
     assert_eq!(
         rules,
         [

@@ -19,14 +19,18 @@ pub(super) fn open_input(path: &Path) -> Result<ff::format::context::Input, FixE
     ff::format::input(&path).map_err(|e| video_error(format!("cannot open the video: {e}")))
 }
 
-fn is_cover_art(stream: &ff::format::stream::Stream) -> bool {
+/// A picture attached to the file (an album cover), not motion.
+pub(super) fn is_cover_art(stream: &ff::format::stream::Stream) -> bool {
     stream
         .disposition()
         .contains(ff::format::stream::Disposition::ATTACHED_PIC)
 }
 
-/// The video stream the probe described: FFmpeg's best, unless it is cover art.
-pub(super) fn video_stream(input: &ff::format::context::Input) -> Result<usize, FixError> {
+/// The motion video stream: FFmpeg's best, unless it is cover art, then the
+/// first video stream that is not.
+pub(super) fn main_video_stream(
+    input: &ff::format::context::Input,
+) -> Option<ff::format::stream::Stream<'_>> {
     input
         .streams()
         .best(Medium::Video)
@@ -36,6 +40,11 @@ pub(super) fn video_stream(input: &ff::format::context::Input) -> Result<usize, 
                 .streams()
                 .find(|s| s.parameters().medium() == Medium::Video && !is_cover_art(s))
         })
+}
+
+/// The video stream the probe described (see [`main_video_stream`]).
+pub(super) fn video_stream(input: &ff::format::context::Input) -> Result<usize, FixError> {
+    main_video_stream(input)
         .map(|s| s.index())
         .ok_or_else(|| video_error("no video stream"))
 }

@@ -22,7 +22,6 @@ use std::sync::Once;
 pub use conform::conform;
 pub use probe::probe_video;
 pub(crate) use scenes::detect_scenes;
-pub use scenes::Scenes;
 
 /// FFmpeg's global set-up, once per process. Its own logging is silenced: every
 /// failure reaches the user as a per-file error instead.

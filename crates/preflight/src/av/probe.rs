@@ -11,6 +11,7 @@ use ff::ffi;
 use ff::media::Type as Medium;
 use ffmpeg_next as ff;
 
+use super::common::{is_cover_art, main_video_stream};
 use crate::error::ProbeError;
 use crate::facts::{Container, VideoFacts};
 use crate::probe::sniff;
@@ -68,16 +69,7 @@ pub fn probe_video(
         .streams()
         .filter(|s| s.parameters().medium() == Medium::Video && !is_cover_art(s))
         .count() as u32;
-    let stream = input
-        .streams()
-        .best(Medium::Video)
-        .filter(|s| !is_cover_art(s))
-        .or_else(|| {
-            input
-                .streams()
-                .find(|s| s.parameters().medium() == Medium::Video && !is_cover_art(s))
-        });
-    let Some(stream) = stream else {
+    let Some(stream) = main_video_stream(&input) else {
         let audio = input.streams().best(Medium::Audio).is_some();
         return Err(ProbeError::NoVideo(if audio {
             "audio only".into()
@@ -167,12 +159,6 @@ fn container_of(demuxer: &str) -> Container {
 }
 
 /// Cover art (an attached picture) is a "video stream" of one frame, not motion.
-fn is_cover_art(stream: &ff::format::stream::Stream) -> bool {
-    stream
-        .disposition()
-        .contains(ff::format::stream::Disposition::ATTACHED_PIC)
-}
-
 fn rate_of(r: ff::Rational) -> f64 {
     if r.numerator() > 0 && r.denominator() > 0 {
         f64::from(r)

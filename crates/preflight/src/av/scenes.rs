@@ -6,12 +6,12 @@ use std::path::Path;
 
 use ff::software::scaling::{Context as Scaler, Flags};
 use ffmpeg_next as ff;
-use serde::Serialize;
 
 use super::common::{
     is_damage, open_input, read_packet, start_time_us, to_us, video_decoder, video_error,
     video_stream, DamageCount, FrameBudget,
 };
+use crate::facts::Scenes;
 use crate::fix::FixError;
 use crate::plan::DecodeLimits;
 
@@ -26,22 +26,6 @@ const CUT_RATIO: f64 = 4.0;
 const BLACK_LUMA: f64 = 18.0;
 /// Mean difference under which a frame repeats the previous one.
 const FROZEN_DIFF: f64 = 0.6;
-
-/// What a scene scan found. Times are microseconds from the start of the file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Scenes {
-    /// Start times of new shots (hard cuts).
-    pub cuts_us: Vec<u64>,
-    /// End of leading black or frozen frames (0 when the motion starts at once).
-    pub content_start_us: u64,
-    /// Time of the last decoded frame plus one frame.
-    pub duration_us: u64,
-    pub frames: u64,
-    /// The scan stopped at the limit of `DecodeLimits::max_scan_us` (or of
-    /// decoded frames) before the end of the video: what comes after
-    /// `duration_us` was not looked at.
-    pub stopped_early: bool,
-}
 
 /// Decodes the video stream of `path`, up to the scan limits, and finds its
 /// cuts. `threads`: decoder threads (0: FFmpeg decides).

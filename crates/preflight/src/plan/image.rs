@@ -11,6 +11,7 @@ use super::{FixOptions, PadFill, Step};
 use crate::check::{check_image, Report};
 use crate::facts::{ColorModel, ImageFacts, ImageFormat};
 use crate::probe::MAX_IMAGE_PIXELS;
+use crate::rule::Rule;
 use crate::spec::{ImageRules, Spec};
 
 /// The largest side a baseline JPEG can record (16-bit fields).
@@ -20,11 +21,14 @@ pub const JPEG_MAX_SIDE: u32 = 65_535;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
+    /// Baseline JPEG.
     Jpeg,
+    /// PNG (kept for pictures with transparency).
     Png,
 }
 
 impl OutputFormat {
+    /// The same format as the prober names it.
     pub fn image_format(self) -> ImageFormat {
         match self {
             OutputFormat::Jpeg => ImageFormat::Jpeg,
@@ -32,6 +36,7 @@ impl OutputFormat {
         }
     }
 
+    /// File extension, without the dot.
     pub fn extension(self) -> &'static str {
         match self {
             OutputFormat::Jpeg => "jpg",
@@ -45,30 +50,52 @@ impl OutputFormat {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ImageOp {
     /// Turn the pixels as the EXIF orientation (1–8) says, and drop the tag.
-    Orient { exif: u8 },
+    Orient {
+        /// The EXIF orientation tag, 1–8.
+        exif: u8,
+    },
     /// CMYK / YCCK samples converted to RGB.
     ToRgb,
     /// 16-bit (or deeper) samples reduced to 8 bits.
     ToEightBit,
     /// Transparency laid over a solid colour (the output format has no alpha).
-    Flatten { onto: [u8; 3] },
+    Flatten {
+        /// The colour underneath, RGB.
+        onto: [u8; 3],
+    },
     /// Uniform scale of the whole picture to `width` × `height`.
-    Resize { width: u32, height: u32 },
+    Resize {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
     /// Centred on a `width` × `height` canvas; the picture's top-left corner
     /// lands at (`left`, `top`).
     Pad {
+        /// Width in pixels.
         width: u32,
+        /// Height in pixels.
         height: u32,
+        /// Column of the picture's left edge.
         left: u32,
+        /// Row of the picture's top edge.
         top: u32,
+        /// What fills the bars.
         fill: PadFill,
     },
     /// Written in another format.
-    Convert { to: OutputFormat },
+    Convert {
+        /// The format written.
+        to: OutputFormat,
+    },
     /// Encoded at the best quality that fits `max_bytes`, scaled down step by
     /// step (keeping the minimum side and the aspect window) when even the
     /// lowest quality does not.
-    FitBudget { max_bytes: u64 },
+    FitBudget {
+        /// The byte limit.
+        max_bytes: u64,
+    },
 }
 
 /// Where the (scaled) picture sits on the output canvas.
@@ -76,22 +103,29 @@ pub enum ImageOp {
 pub struct Layout {
     /// The picture after scaling.
     pub content_width: u32,
+    /// See `content_width`.
     pub content_height: u32,
     /// The output canvas (equal to the content when no bars are added).
     pub width: u32,
+    /// See `width`.
     pub height: u32,
+    /// Where the picture's top-left corner lands on the canvas.
     pub left: u32,
+    /// See `left`.
     pub top: u32,
 }
 
 impl Layout {
+    /// Bars are added.
     pub fn is_padded(&self) -> bool {
         self.width != self.content_width || self.height != self.content_height
     }
 }
 
+/// An image repair: the listed steps and the numbers `imaging` follows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImagePlan {
+    /// The operations, in order.
     pub steps: Vec<Step<ImageOp>>,
     /// The format written when the plan is not a copy.
     pub output: OutputFormat,
@@ -99,12 +133,15 @@ pub struct ImagePlan {
     pub converts: bool,
     /// The displayed size of the input (EXIF orientation applied).
     pub source_width: u32,
+    /// See `source_width`.
     pub source_height: u32,
     /// The planned geometry (before any budget downscale).
     pub layout: Layout,
+    /// What fills the bars.
     pub fill: PadFill,
     /// Transparency is kept (PNG output of a picture with alpha).
     pub keep_alpha: bool,
+    /// The provider's byte limit, if any.
     pub max_bytes: Option<u64>,
 }
 
@@ -120,6 +157,7 @@ impl ImagePlan {
         (!self.is_copy() && self.converts).then(|| self.output.extension())
     }
 
+    /// The operations, in order.
     pub fn steps(&self) -> &[Step<ImageOp>] {
         &self.steps
     }
@@ -268,22 +306,88 @@ fn flatten_colour(fill: PadFill) -> [u8; 3] {
     }
 }
 
-fn first_violated(report: &Report, rules: &[&'static str]) -> Option<&'static str> {
-    rules.iter().copied().find(|r| report.has(r))
+fn first_violated(report: &Report, rules: &[Rule]) -> Option<Rule> {
+    rules.iter().copied().find(|&r| report.has(r))
 }
 
+/// The smallest list of operations that makes the picture acceptable under
+/// `spec`.
 pub fn plan_image(facts: &ImageFacts, spec: &Spec, options: &FixOptions) -> ImagePlan {
     let rules = &spec.image;
     let report = check_image(facts, spec);
     let (w, h) = (facts.width.max(1), facts.height.max(1));
-    let fill = options.pad;
+    let output = output_format(facts, rules, report.has(Rule::ImageBytesMax));
+    let converts = output.image_format() != facts.format;
+    let keep_alpha = facts.has_alpha && output == OutputFormat::Png;
 
+    let mut steps = sample_steps(facts);
+    let geometry_wrong = [
+        Rule::ImageWidthMin,
+        Rule::ImageHeightMin,
+        Rule::ImageWidthMax,
+        Rule::ImageHeightMax,
+        Rule::ImageAspectMin,
+        Rule::ImageAspectMax,
+    ]
+    .iter()
+    .any(|&r| report.has(r));
+    let needs_work = !steps.is_empty() || !report.ok() || geometry_wrong;
+    let unchanged = Layout {
+        content_width: w,
+        content_height: h,
+        width: w,
+        height: h,
+        left: 0,
+        top: 0,
+    };
+    // The geometry: unchanged unless a rule (or the decode limit of a
+    // re-encoded picture) asks otherwise.
+    let layout = if needs_work {
+        fit(w, h, rules, None).unwrap_or(unchanged)
+    } else {
+        unchanged
+    };
+    if needs_work {
+        let cx = Context {
+            facts,
+            rules,
+            report: &report,
+            source: (w, h),
+            layout,
+            output,
+            fill: options.pad,
+        };
+        steps.extend(
+            [
+                flatten_step(&cx),
+                resize_step(&cx),
+                pad_step(&cx),
+                convert_step(&cx, converts, keep_alpha),
+                budget_step(&cx),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+    }
+    ImagePlan {
+        steps,
+        output,
+        converts,
+        source_width: w,
+        source_height: h,
+        layout,
+        fill: options.pad,
+        keep_alpha,
+        max_bytes: rules.max_bytes,
+    }
+}
+
+/// Keep JPEG as JPEG and PNG as PNG; anything else becomes JPEG, or PNG when
+/// it has transparency to keep. A PNG without alpha that is over the budget
+/// becomes JPEG: PNG cannot trade quality for bytes.
+fn output_format(facts: &ImageFacts, rules: &ImageRules, over_budget: bool) -> OutputFormat {
     let allowed = |f: ImageFormat| rules.formats.contains(&f);
-    let over_budget = report.has("image.bytes.max");
-    // Keep JPEG as JPEG and PNG as PNG; anything else becomes JPEG, or PNG when
-    // it has transparency to keep. A PNG without alpha that is over the budget
-    // becomes JPEG: PNG cannot trade quality for bytes.
-    let output = match facts.format {
+    match facts.format {
         ImageFormat::Jpeg if allowed(ImageFormat::Jpeg) => OutputFormat::Jpeg,
         ImageFormat::Png
             if allowed(ImageFormat::Png)
@@ -294,214 +398,209 @@ pub fn plan_image(facts: &ImageFacts, spec: &Spec, options: &FixOptions) -> Imag
         _ if facts.has_alpha && allowed(ImageFormat::Png) => OutputFormat::Png,
         _ if allowed(ImageFormat::Jpeg) => OutputFormat::Jpeg,
         _ => OutputFormat::Png,
-    };
-    let converts = output.image_format() != facts.format;
-    let keep_alpha = facts.has_alpha && output == OutputFormat::Png;
-
-    let mut steps = Vec::new();
-    fn push(steps: &mut Vec<Step<ImageOp>>, op: ImageOp, rule: &'static str, reason: String) {
-        steps.push(Step { op, rule, reason });
     }
+}
 
+fn step(op: ImageOp, rule: Rule, reason: String) -> Step<ImageOp> {
+    Step { op, rule, reason }
+}
+
+/// The steps on the samples, made even for a compliant picture (advisories):
+/// orientation, colour model, bit depth.
+fn sample_steps(facts: &ImageFacts) -> Vec<Step<ImageOp>> {
+    let mut steps = Vec::new();
     if facts.orientation > 1 {
-        push(
-            &mut steps,
+        steps.push(step(
             ImageOp::Orient {
                 exif: facts.orientation,
             },
-            "image.orientation.none",
+            Rule::ImageOrientationNone,
             format!(
                 "EXIF orientation {}: turn the pixels so the picture stands as displayed \
                  ({}x{}) and drop the tag",
                 facts.orientation, facts.width, facts.height
             ),
-        );
+        ));
     }
     if matches!(facts.color_model, ColorModel::Cmyk | ColorModel::Ycck) {
-        push(
-            &mut steps,
+        steps.push(step(
             ImageOp::ToRgb,
-            "image.color.rgb",
+            Rule::ImageColorRgb,
             "CMYK samples converted to RGB, the form every decoder shows right".into(),
-        );
+        ));
     }
     if facts.bit_depth > 8 {
-        push(
-            &mut steps,
+        steps.push(step(
             ImageOp::ToEightBit,
-            "image.depth.8bit",
+            Rule::ImageDepth8bit,
             format!("{}-bit samples reduced to 8 bits", facts.bit_depth),
-        );
+        ));
     }
-    let geometry_wrong = [
-        "image.width.min",
-        "image.height.min",
-        "image.width.max",
-        "image.height.max",
-        "image.aspect.min",
-        "image.aspect.max",
+    steps
+}
+
+/// What the geometry and format steps are decided from.
+struct Context<'a> {
+    facts: &'a ImageFacts,
+    rules: &'a ImageRules,
+    report: &'a Report,
+    /// The displayed size of the input.
+    source: (u32, u32),
+    layout: Layout,
+    output: OutputFormat,
+    fill: PadFill,
+}
+
+/// Transparency laid over a solid colour when the output is JPEG.
+fn flatten_step(cx: &Context) -> Option<Step<ImageOp>> {
+    if !(cx.facts.has_alpha && cx.output == OutputFormat::Jpeg) {
+        return None;
+    }
+    let onto = flatten_colour(cx.fill);
+    Some(step(
+        ImageOp::Flatten { onto },
+        Rule::ImageFormat,
+        format!(
+            "JPEG has no transparency: laid over #{:02x}{:02x}{:02x}",
+            onto[0], onto[1], onto[2]
+        ),
+    ))
+}
+
+/// A uniform scale up to the minimum side or down within the maximum.
+fn resize_step(cx: &Context) -> Option<Step<ImageOp>> {
+    let ((w, h), layout, report) = (cx.source, cx.layout, cx.report);
+    let (cw, ch) = (layout.content_width, layout.content_height);
+    if (cw, ch) == (w, h) {
+        return None;
+    }
+    let up = cw as u64 * ch as u64 > w as u64 * h as u64;
+    let side_max = first_violated(report, &[Rule::ImageWidthMax, Rule::ImageHeightMax]);
+    let rule = if up {
+        first_violated(report, &[Rule::ImageWidthMin, Rule::ImageHeightMin])
+            .unwrap_or(Rule::ImageWidthMin)
+    } else {
+        // No side of the input is over: the padded canvas would be (or the
+        // decode limit binds), so the longer side's maximum is served.
+        side_max.unwrap_or(if layout.width >= layout.height {
+            Rule::ImageWidthMax
+        } else {
+            Rule::ImageHeightMax
+        })
+    };
+    let why = if up {
+        format!("so the short side reaches {} px", cx.rules.min_side)
+    } else if side_max.is_none() {
+        format!("to stay within the decode limit of {MAX_IMAGE_PIXELS} pixels")
+    } else {
+        format!(
+            "so no side is over {} px",
+            cx.rules.max_side.unwrap_or(JPEG_MAX_SIDE)
+        )
+    };
+    Some(step(
+        ImageOp::Resize {
+            width: cw,
+            height: ch,
+        },
+        rule,
+        format!(
+            "scale {w}x{h} {} to {cw}x{ch} (x{:.3}, same in both directions) {why}",
+            if up { "up" } else { "down" },
+            cw.max(ch) as f64 / w.max(h) as f64
+        ),
+    ))
+}
+
+/// Bars, centred, that bring the canvas into the aspect window.
+fn pad_step(cx: &Context) -> Option<Step<ImageOp>> {
+    let layout = cx.layout;
+    if !layout.is_padded() {
+        return None;
+    }
+    let (cw, ch) = (layout.content_width, layout.content_height);
+    let wider = layout.width > cw;
+    let rule = if wider {
+        Rule::ImageAspectMin
+    } else {
+        Rule::ImageAspectMax
+    };
+    let also_min = [
+        (Rule::ImageWidthMin, "width"),
+        (Rule::ImageHeightMin, "height"),
     ]
     .iter()
-    .any(|r| report.has(r));
-    let needs_work = !steps.is_empty() || !report.ok() || geometry_wrong;
+    .filter(|&&(r, _)| cx.report.has(r))
+    .map(|(_, side)| {
+        format!(
+            "; this also brings the {side} to at least {} px",
+            cx.rules.min_side
+        )
+    })
+    .next()
+    .unwrap_or_default();
+    Some(step(
+        ImageOp::Pad {
+            width: layout.width,
+            height: layout.height,
+            left: layout.left,
+            top: layout.top,
+            fill: cx.fill,
+        },
+        rule,
+        format!(
+            "pad {cw}x{ch} to {}x{} ({} bars, centred, fill {}) to reach the aspect ratio {}{also_min}",
+            layout.width,
+            layout.height,
+            if wider { "left and right" } else { "top and bottom" },
+            cx.fill,
+            if wider { "1:2.5" } else { "2.5:1" },
+        ),
+    ))
+}
 
-    // The geometry: unchanged unless a rule (or the decode limit of a
-    // re-encoded picture) asks otherwise.
-    let layout = if needs_work {
-        fit(w, h, rules, None).unwrap_or(Layout {
-            content_width: w,
-            content_height: h,
-            width: w,
-            height: h,
-            left: 0,
-            top: 0,
-        })
-    } else {
-        Layout {
-            content_width: w,
-            content_height: h,
-            width: w,
-            height: h,
-            left: 0,
-            top: 0,
-        }
-    };
-
-    if needs_work {
-        if facts.has_alpha && output == OutputFormat::Jpeg {
-            let onto = flatten_colour(fill);
-            push(
-                &mut steps,
-                ImageOp::Flatten { onto },
-                "image.format",
-                format!(
-                    "JPEG has no transparency: laid over #{:02x}{:02x}{:02x}",
-                    onto[0], onto[1], onto[2]
-                ),
-            );
-        }
-        let (cw, ch) = (layout.content_width, layout.content_height);
-        if (cw, ch) != (w, h) {
-            let up = cw as u64 * ch as u64 > w as u64 * h as u64;
-            let rule = if up {
-                first_violated(&report, &["image.width.min", "image.height.min"])
-                    .unwrap_or("image.width.min")
-            } else {
-                first_violated(&report, &["image.width.max", "image.height.max"])
-                    .unwrap_or("image.pixels.max")
-            };
-            let why = if up {
-                format!("so the short side reaches {} px", rules.min_side)
-            } else if rule == "image.pixels.max" {
-                format!("to stay within the decode limit of {MAX_IMAGE_PIXELS} pixels")
-            } else {
-                format!(
-                    "so no side is over {} px",
-                    rules.max_side.unwrap_or(JPEG_MAX_SIDE)
-                )
-            };
-            push(
-                &mut steps,
-                ImageOp::Resize {
-                    width: cw,
-                    height: ch,
-                },
-                rule,
-                format!(
-                    "scale {w}x{h} {} to {cw}x{ch} (x{:.3}, same in both directions) {why}",
-                    if up { "up" } else { "down" },
-                    cw.max(ch) as f64 / w.max(h) as f64
-                ),
-            );
-        }
-        if layout.is_padded() {
-            let wider = layout.width > cw;
-            let rule = if wider {
-                "image.aspect.min"
-            } else {
-                "image.aspect.max"
-            };
-            let also_min = [("image.width.min", "width"), ("image.height.min", "height")]
-                .iter()
-                .filter(|(r, _)| report.has(r))
-                .map(|(_, side)| {
-                    format!(
-                        "; this also brings the {side} to at least {} px",
-                        rules.min_side
-                    )
-                })
-                .next()
-                .unwrap_or_default();
-            push(
-
-                &mut steps,
-                ImageOp::Pad {
-                    width: layout.width,
-                    height: layout.height,
-                    left: layout.left,
-                    top: layout.top,
-                    fill,
-                },
-                rule,
-                format!(
-                    "pad {cw}x{ch} to {}x{} ({} bars, centred, fill {}) to reach the aspect ratio {}{also_min}",
-                    layout.width,
-                    layout.height,
-                    if wider { "left and right" } else { "top and bottom" },
-                    fill,
-                    if wider { "1:2.5" } else { "2.5:1" },
-                ),
-            );
-        }
-        if converts {
-            push(
-                &mut steps,
-                ImageOp::Convert { to: output },
-                if report.has("image.format") {
-                    "image.format"
-                } else if over_budget {
-                    "image.bytes.max"
-                } else {
-                    "image.format"
-                },
-                format!(
-                    "{} written as {}{}",
-                    facts.format.name(),
-                    output.extension(),
-                    if keep_alpha {
-                        " (keeps the transparency)"
-                    } else {
-                        ""
-                    }
-                ),
-            );
-        }
-        if let (true, Some(max)) = (over_budget, rules.max_bytes) {
-            push(
-
-                &mut steps,
-                ImageOp::FitBudget { max_bytes: max },
-                "image.bytes.max",
-                format!(
-                    "{} bytes is over {max}: best {} quality that fits, then smaller steps if needed",
-                    facts.bytes,
-                    output.extension()
-                ),
-            );
-        }
+/// Written in another format: one the provider takes, or JPEG to fit a budget.
+fn convert_step(cx: &Context, converts: bool, keep_alpha: bool) -> Option<Step<ImageOp>> {
+    if !converts {
+        return None;
     }
+    let report = cx.report;
+    Some(step(
+        ImageOp::Convert { to: cx.output },
+        if report.has(Rule::ImageFormat) {
+            Rule::ImageFormat
+        } else if report.has(Rule::ImageBytesMax) {
+            Rule::ImageBytesMax
+        } else {
+            Rule::ImageFormat
+        },
+        format!(
+            "{} written as {}{}",
+            cx.facts.format.name(),
+            cx.output.extension(),
+            if keep_alpha {
+                " (keeps the transparency)"
+            } else {
+                ""
+            }
+        ),
+    ))
+}
 
-    ImagePlan {
-        steps,
-        output,
-        converts,
-        source_width: w,
-        source_height: h,
-        layout,
-        fill,
-        keep_alpha,
-        max_bytes: rules.max_bytes,
-    }
+/// The byte budget, when the file is over it.
+fn budget_step(cx: &Context) -> Option<Step<ImageOp>> {
+    let max = cx.rules.max_bytes?;
+    cx.report.has(Rule::ImageBytesMax).then(|| {
+        step(
+            ImageOp::FitBudget { max_bytes: max },
+            Rule::ImageBytesMax,
+            format!(
+                "{} bytes is over {max}: best {} quality that fits, then smaller steps if needed",
+                cx.facts.bytes,
+                cx.output.extension()
+            ),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -750,13 +849,13 @@ mod tests {
                 prop_assert!((l.width - l.content_width - 2 * l.left) <= 1);
                 prop_assert!((l.height - l.content_height - 2 * l.top) <= 1);
                 // Only fix what is broken: no scaling of a picture whose sides are fine.
-                let sides_ok = ["image.width.min", "image.height.min", "image.width.max", "image.height.max"]
-                    .iter().all(|r| !report.has(r));
+                let sides_ok = [Rule::ImageWidthMin, Rule::ImageHeightMin, Rule::ImageWidthMax, Rule::ImageHeightMax]
+                    .iter().all(|&r| !report.has(r));
                 let (pw, ph) = canvas_for(w, h, &spec.image);
                 if sides_ok && pw * ph <= MAX_IMAGE_PIXELS && pw.max(ph) <= max_side(&spec.image) {
                     prop_assert_eq!((cw, ch), (w, h));
                 }
-                let aspect_ok = !report.has("image.aspect.min") && !report.has("image.aspect.max");
+                let aspect_ok = !report.has(Rule::ImageAspectMin) && !report.has(Rule::ImageAspectMax);
                 if aspect_ok && sides_ok {
                     prop_assert!(!l.is_padded() || (cw, ch) != (w, h));
                 }
@@ -764,7 +863,7 @@ mod tests {
                 // that makes it hold as a side effect).
                 for v in &report.violations {
                     let covered = plan.steps.iter().any(|s| s.rule == v.rule)
-                        || v.rule.starts_with("image.width") || v.rule.starts_with("image.height");
+                        || v.rule.id().starts_with("image.width") || v.rule.id().starts_with("image.height");
                     prop_assert!(covered, "{} not covered", v.rule);
                 }
             }

@@ -10,22 +10,28 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::facts::MediaFacts;
+use crate::rule::Rule;
 use crate::spec::Spec;
 
 /// One operation, and why it is there.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step<Op> {
+    /// The operation.
     pub op: Op,
-    /// The rule this step makes hold: a violation id such as `image.width.min`,
-    /// or an advisory id such as `video.codec.h264`.
-    pub rule: &'static str,
+    /// The rule this step makes hold: a violation such as `image.width.min`,
+    /// an advisory such as `video.codec.h264`, or a user option.
+    pub rule: Rule,
+    /// Why, in one sentence for people.
     pub reason: String,
 }
 
+/// The repair of one file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Plan {
+    /// An image's.
     Image(image::ImagePlan),
+    /// A video's.
     Video(video::VideoPlan),
 }
 
@@ -61,6 +67,7 @@ impl Plan {
     }
 }
 
+/// The least work that makes the file compliant under `spec`.
 pub fn plan(facts: &MediaFacts, spec: &Spec, options: &FixOptions) -> Plan {
     match facts {
         MediaFacts::Image(f) => Plan::Image(image::plan_image(f, spec, options)),
@@ -145,12 +152,15 @@ pub enum ExtendMode {
 /// users; see `preflight fix --help`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FixOptions {
+    /// What fills bars added to reach an allowed aspect ratio.
     pub pad: PadFill,
     /// Keep the video's audio (AAC) or drop it.
     pub keep_sound: bool,
     /// Where a trimmed video starts, in microseconds.
     pub start_us: Option<u64>,
+    /// Which window of a too-long video is kept.
     pub segment: SegmentMode,
+    /// How a too-short video is lengthened.
     pub extend: ExtendMode,
     /// Highest frame rate kept; faster sources are reduced to it.
     pub max_fps: u32,
