@@ -189,7 +189,7 @@ fn repair(
 }
 
 fn rules(report: &preflight::Report) -> String {
-    let r: Vec<&str> = report.violations.iter().map(|v| v.rule).collect();
+    let r: Vec<&str> = report.violations.iter().map(|v| v.rule.id()).collect();
     r.join(", ")
 }
 

@@ -600,3 +600,19 @@ pub fn submit_after_help() -> String {
 pub fn env_after_help() -> String {
     format!("{ENV_HELP}{EXIT_HELP}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_ttl_takes_units_and_stops_at_seven_days() {
+        assert_eq!(parse_ttl("3600").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_ttl("90m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_ttl("24h").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(parse_ttl("7d").unwrap(), upload::MAX_LINK_TTL);
+        for bad in ["8d", "0", "-1h", "1w", "h", ""] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
+    }
+}
