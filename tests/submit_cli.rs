@@ -97,6 +97,26 @@ impl Env {
         c
     }
 
+    /// Start a run in the background and return once the provider has made
+    /// `tasks` tasks, so the caller can kill it mid-way.
+    fn spawn_until_tasks(&self, args: &[&str], tasks: usize) -> std::process::Child {
+        let child = self
+            .cmd(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while self.fake.tasks_created() < tasks {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the tasks never arrived"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child
+    }
+
     fn run(&self, args: &[&str]) -> Run {
         let out = self
             .cmd(args)
@@ -379,20 +399,7 @@ fn crash_between_create_and_record_never_creates_a_second_task() {
         "--video",
         &cdn("dance.mp4"),
     ];
-    let mut child = env
-        .cmd(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while env.fake.tasks_created() == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "create never arrived"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut child = env.spawn_until_tasks(&args, 1);
     // The provider has made the task; the client dies before hearing of it.
     child.kill().unwrap();
     child.wait().unwrap();
@@ -950,20 +957,7 @@ fn a_killed_batch_resumes_with_one_task_per_pair_and_no_second_upload() {
         "--report",
         "report.json",
     ];
-    let mut child = env
-        .cmd(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while env.fake.tasks_created() < 4 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the batch never got going"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut child = env.spawn_until_tasks(&args, 4);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let killed_at = env.fake.tasks_created();

@@ -5,8 +5,8 @@ use preflight::Provider;
 use serde_json::{json, Map, Value};
 
 use super::{
-    by_http_status, downgrade_if_empty, id_at, progress_at, protocol, status_of, str_at, yes_no,
-    Dialect, ErrorAnswer,
+    by_http_status, downgrade_if_empty, id_at, links_at, progress_at, protocol, status_of, str_at,
+    yes_no, Dialect, ErrorAnswer,
 };
 use crate::error::SubmitError;
 use crate::provider::{Inputs, Status, TaskState};
@@ -59,18 +59,7 @@ fn parse_task(provider: Provider, v: &Value) -> Result<TaskState, SubmitError> {
         ["pending", "processing", "completed", "failed"],
     )?;
     // `results` holds URL strings or `{url}` objects.
-    let videos: Vec<String> = v
-        .get("results")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| match x {
-                    Value::String(s) => Some(s.clone()),
-                    o => str_at(o, "/url").map(String::from),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let videos = links_at(v.get("results"), "url");
     let message = str_at(v, "/error/message")
         .or_else(|| str_at(v, "/error"))
         .map(String::from);

@@ -5,8 +5,8 @@ use preflight::Provider;
 use serde_json::{json, Map, Value};
 
 use super::{
-    by_http_status, downgrade_if_empty, id_at, protocol, status_of, str_at, yes_no, Dialect,
-    ErrorAnswer,
+    by_http_status, downgrade_if_empty, id_at, links_at, protocol, status_of, str_at, yes_no,
+    Dialect, ErrorAnswer,
 };
 use crate::error::SubmitError;
 use crate::provider::{Inputs, TaskState};
@@ -77,15 +77,7 @@ fn parse_task(provider: Provider, v: &Value) -> Result<TaskState, SubmitError> {
         &word,
         ["submitted", "processing", "succeed", "failed"],
     )?;
-    let videos: Vec<String> = d
-        .pointer("/task_result/videos")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| str_at(x, "/url").map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let videos = links_at(d.pointer("/task_result/videos"), "url");
     Ok(TaskState {
         task_id: id_at(d, "/task_id").unwrap_or_default(),
         status: downgrade_if_empty(status, &videos),

@@ -68,6 +68,21 @@ pub(crate) fn progress_at(v: &Value, ptr: &str) -> Option<u32> {
         .map(|p| p.min(100) as u32)
 }
 
+/// Links in an array of URL strings or of objects holding one under `field`.
+pub(crate) fn links_at(array: Option<&Value>, field: &str) -> Vec<String> {
+    array
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| match x {
+                    Value::String(s) => Some(s.clone()),
+                    o => o.get(field).and_then(Value::as_str).map(String::from),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Map the dialect's status word through `words` (queued, processing, succeeded, failed).
 pub(crate) fn status_of(
     provider: Provider,

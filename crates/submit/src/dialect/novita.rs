@@ -5,8 +5,8 @@ use preflight::Provider;
 use serde_json::{json, Map, Value};
 
 use super::{
-    by_http_status, downgrade_if_empty, id_at, progress_at, protocol, status_of, str_at, Dialect,
-    ErrorAnswer,
+    by_http_status, downgrade_if_empty, id_at, links_at, progress_at, protocol, status_of, str_at,
+    Dialect, ErrorAnswer,
 };
 use crate::error::SubmitError;
 use crate::provider::{Inputs, TaskState};
@@ -65,15 +65,7 @@ fn parse_task(provider: Provider, v: &Value) -> Result<TaskState, SubmitError> {
             "TASK_STATUS_FAILED",
         ],
     )?;
-    let videos: Vec<String> = v
-        .get("videos")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| str_at(x, "/video_url").map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let videos = links_at(v.get("videos"), "video_url");
     Ok(TaskState {
         task_id: id_at(v, "/task/task_id").unwrap_or_default(),
         status: downgrade_if_empty(status, &videos),
