@@ -13,7 +13,7 @@ use preflight::{FixOptions, Model, Orientation, Provider, Spec};
 use crate::client::Client;
 use crate::error::SubmitError;
 use crate::flow::{self, Notify, Submitted, Timing};
-use crate::journal::{state, Journal, UploadRecord};
+use crate::journal::{state, Journal, TaskRecord, UploadRecord};
 use crate::prepare::{prepare, Policy, PrepareOptions, Prepared};
 use crate::provider::{is_url, row, ImageInput, Inputs, Mode};
 use crate::upload::{redact_link, CommandStore, Link, S3Store};
@@ -145,64 +145,16 @@ pub fn send(
     let video = prepared(&pair.video, &options, settings, journal, notify)?;
     let image = prepared(&pair.image, &options, settings, journal, notify)?;
     let image_as_link = settings.image_link || row(pair.provider).image_links_only;
-    let mut inputs = Inputs {
-        provider: pair.provider,
-        model: pair.model,
-        mode: pair.mode,
-        orientation: pair.orientation,
-        image: match (&pair.image, &image) {
-            (Source::Url(u), _) => ImageInput::Url(u.clone()),
-            (_, Some(p)) if image_as_link => ImageInput::Link {
-                source: p.input.display().to_string(),
-                url: String::new(),
-                sha256: p.sha256.clone(),
-            },
-            (_, Some(p)) => {
-                let bytes = std::fs::read(&p.path)
-                    .map_err(|e| SubmitError::io(format!("reading {}", p.path.display()), e))?;
-                ImageInput::from_bytes(p.input.display().to_string(), &bytes)
-            }
-            (Source::File(f), None) => {
-                return Err(SubmitError::Refused(format!(
-                    "{} was not prepared",
-                    f.display()
-                )))
-            }
-        },
-        video_url: match &pair.video {
-            Source::Url(u) => u.clone(),
-            Source::File(_) => String::new(),
-        },
-        video_sha256: video.as_ref().map(|p| p.sha256.clone()),
-        prompt: pair.prompt.clone(),
-        negative_prompt: pair.negative_prompt.clone(),
-        keep_sound: pair.keep_sound,
-    };
+    let mut inputs = inputs_for(pair, video.as_ref(), image.as_ref(), image_as_link)?;
     // A task made earlier for the same bytes and settings needs no upload.
     if !settings.again {
-        if let Some(row) = journal.find_by_key(&inputs.key())? {
-            match row.status.as_str() {
-                // Interrupted: `flow::submit` looks it up (with fresh links).
-                state::SENDING => {}
-                state::UNKNOWN => {
-                    return Err(SubmitError::Unknown {
-                        provider: pair.provider,
-                        row: row.id,
-                        why: row
-                            .message
-                            .clone()
-                            .unwrap_or_else(|| "got no clear answer earlier".into()),
-                    })
-                }
-                _ => {
-                    return Ok(Sent {
-                        video,
-                        image,
-                        uploaded: 0,
-                        submitted: Submitted::Existing(row),
-                    })
-                }
-            }
+        if let Some(row) = earlier_task(journal, &inputs)? {
+            return Ok(Sent {
+                video,
+                image,
+                uploaded: 0,
+                submitted: Submitted::Existing(row),
+            });
         }
     }
     let mut uploaded = 0;
@@ -233,6 +185,69 @@ pub fn send(
         image,
         uploaded,
         submitted,
+    })
+}
+
+/// The journal's task for these inputs, unless there is none or it was
+/// interrupted mid-create (then `flow::submit` looks it up, with fresh links).
+fn earlier_task(journal: &Journal, inputs: &Inputs) -> Result<Option<TaskRecord>, SubmitError> {
+    let Some(row) = journal.find_by_key(&inputs.key())? else {
+        return Ok(None);
+    };
+    match row.status.as_str() {
+        state::SENDING => Ok(None),
+        state::UNKNOWN => Err(SubmitError::Unknown {
+            provider: inputs.provider,
+            row: row.id,
+            why: row
+                .message
+                .clone()
+                .unwrap_or_else(|| "got no clear answer earlier".into()),
+        }),
+        _ => Ok(Some(row)),
+    }
+}
+
+/// The request's inputs; links to local files are filled in after upload.
+/// Their identity (the task key) is the prepared bytes' hash already.
+fn inputs_for(
+    pair: &Pair,
+    video: Option<&Prepared>,
+    image: Option<&Prepared>,
+    image_as_link: bool,
+) -> Result<Inputs, SubmitError> {
+    Ok(Inputs {
+        provider: pair.provider,
+        model: pair.model,
+        mode: pair.mode,
+        orientation: pair.orientation,
+        image: match (&pair.image, image) {
+            (Source::Url(u), _) => ImageInput::Url(u.clone()),
+            (_, Some(p)) if image_as_link => ImageInput::Link {
+                source: p.input.display().to_string(),
+                url: String::new(),
+                sha256: p.sha256.clone(),
+            },
+            (_, Some(p)) => {
+                let bytes = std::fs::read(&p.path)
+                    .map_err(|e| SubmitError::io(format!("reading {}", p.path.display()), e))?;
+                ImageInput::from_bytes(p.input.display().to_string(), &bytes)
+            }
+            (Source::File(f), None) => {
+                return Err(SubmitError::Refused(format!(
+                    "{} was not prepared",
+                    f.display()
+                )))
+            }
+        },
+        video_url: match &pair.video {
+            Source::Url(u) => u.clone(),
+            Source::File(_) => String::new(),
+        },
+        video_sha256: video.map(|p| p.sha256.clone()),
+        prompt: pair.prompt.clone(),
+        negative_prompt: pair.negative_prompt.clone(),
+        keep_sound: pair.keep_sound,
     })
 }
 
@@ -278,83 +293,119 @@ fn ensure_link(
         .ok_or_else(|| SubmitError::NeedsStore {
             path: p.input.display().to_string(),
         })?;
-    let label = store.label();
+    let previous = journal.upload(&p.sha256, &store.label())?;
     let now = now_s();
-    let ttl = settings.link_ttl;
-    let previous = journal.upload(&p.sha256, &label)?;
-    let fresh = |r: &UploadRecord| r.expires_at.is_none_or(|e| e > now + renew_margin(ttl));
+    let margin = renew_margin(settings.link_ttl);
+    let previous = Previous {
+        fresh: previous
+            .as_ref()
+            .is_some_and(|r| r.expires_at.is_none_or(|e| e > now + margin)),
+        record: previous,
+    };
+    let upload = Upload {
+        p,
+        label: store.label(),
+        now,
+        journal,
+    };
     match store {
-        Store::S3(s3) => {
-            if let Some(r) = previous.as_ref().filter(|r| fresh(r)) {
-                return Ok((
-                    s3.link(&r.key, r.signed_at, Duration::from_secs(r.ttl_s as u64)),
-                    false,
-                ));
-            }
-            let ext = p.path.extension().and_then(|e| e.to_str()).unwrap_or("bin");
-            let key = s3.key_for(&p.sha256, ext);
-            let sent = if s3.exists(&key)? {
-                notify(&format!(
-                    "{}: already in {label} as {key}",
-                    p.path.display()
-                ));
-                false
-            } else {
-                let bytes = s3.put(&key, &p.path)?;
-                notify(&format!(
-                    "{}: uploaded {bytes} bytes to {label} as {key}",
-                    p.path.display()
-                ));
-                true
-            };
-            if previous.is_some() {
-                notify(&format!("the link to {key} expires soon: signed again"));
-            }
-            let link = s3.link(&key, now, ttl);
-            journal.record_upload(&UploadRecord {
-                sha256: p.sha256.clone(),
-                store: label,
-                key,
-                signed_at: now,
-                ttl_s: ttl.as_secs() as i64,
-                expires_at: link.expires_at,
-                link: None,
-            })?;
-            Ok((link, sent))
+        Store::S3(s3) => upload.s3(s3, previous, settings.link_ttl, notify),
+        Store::Command(cmd) => upload.command(cmd, previous, notify),
+    }
+}
+
+/// What the journal knows of an earlier upload of the same bytes.
+struct Previous {
+    record: Option<UploadRecord>,
+    /// Its link lives long enough to be used again.
+    fresh: bool,
+}
+
+/// One file on its way to a store.
+struct Upload<'a> {
+    p: &'a Prepared,
+    label: String,
+    now: i64,
+    journal: &'a Journal,
+}
+
+impl Upload<'_> {
+    fn s3(
+        self,
+        s3: &S3Store,
+        previous: Previous,
+        ttl: Duration,
+        notify: Notify<'_>,
+    ) -> Result<(Link, bool), SubmitError> {
+        let p = self.p;
+        if let Some(r) = previous.record.as_ref().filter(|_| previous.fresh) {
+            let ttl = Duration::from_secs(r.ttl_s as u64);
+            return Ok((s3.link(&r.key, r.signed_at, ttl), false));
         }
-        Store::Command(cmd) => {
-            if let Some((r, url)) = previous
-                .as_ref()
-                .filter(|r| fresh(r))
-                .and_then(|r| r.link.clone().map(|u| (r, u)))
-            {
-                return Ok((
-                    Link {
-                        url,
-                        expires_at: r.expires_at,
-                    },
-                    false,
-                ));
-            }
-            let link = cmd.upload(&p.path, &p.sha256)?;
+        let ext = p.path.extension().and_then(|e| e.to_str()).unwrap_or("bin");
+        let key = s3.key_for(&p.sha256, ext);
+        let label = &self.label;
+        let sent = if s3.exists(&key)? {
             notify(&format!(
-                "{}: uploaded with `{}` to {}",
-                p.path.display(),
-                cmd.command,
-                redact_link(&link.url)
+                "{}: already in {label} as {key}",
+                p.path.display()
             ));
-            // A link carrying a signature is a credential: not kept.
-            let keep = redact_link(&link.url) == link.url;
-            journal.record_upload(&UploadRecord {
-                sha256: p.sha256.clone(),
-                store: label,
-                key: p.path.display().to_string(),
-                signed_at: now,
-                ttl_s: 0,
-                expires_at: link.expires_at,
-                link: keep.then(|| link.url.clone()),
-            })?;
-            Ok((link, true))
+            false
+        } else {
+            let bytes = s3.put(&key, &p.path)?;
+            notify(&format!(
+                "{}: uploaded {bytes} bytes to {label} as {key}",
+                p.path.display()
+            ));
+            true
+        };
+        if previous.record.is_some() {
+            notify(&format!("the link to {key} expires soon: signed again"));
         }
+        let link = s3.link(&key, self.now, ttl);
+        self.journal.record_upload(&UploadRecord {
+            sha256: p.sha256.clone(),
+            store: self.label.clone(),
+            key,
+            signed_at: self.now,
+            ttl_s: ttl.as_secs() as i64,
+            expires_at: link.expires_at,
+            link: None,
+        })?;
+        Ok((link, sent))
+    }
+
+    fn command(
+        self,
+        cmd: &CommandStore,
+        previous: Previous,
+        notify: Notify<'_>,
+    ) -> Result<(Link, bool), SubmitError> {
+        let p = self.p;
+        if let Some(r) = previous.record.filter(|_| previous.fresh) {
+            if let Some(url) = r.link {
+                let expires_at = r.expires_at;
+                return Ok((Link { url, expires_at }, false));
+            }
+        }
+        let link = cmd.upload(&p.path, &p.sha256)?;
+        notify(&format!(
+            "{}: uploaded with `{}` to {}",
+            p.path.display(),
+            cmd.command,
+            redact_link(&link.url)
+        ));
+        // A link carrying a signature is a credential: not kept.
+        let keep = redact_link(&link.url) == link.url;
+        self.journal.record_upload(&UploadRecord {
+            sha256: p.sha256.clone(),
+            store: self.label,
+            key: p.path.display().to_string(),
+            signed_at: self.now,
+            ttl_s: 0,
+            expires_at: link.expires_at,
+            link: keep.then(|| link.url.clone()),
+        })?;
+        Ok((link, true))
     }
 }
