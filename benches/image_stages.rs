@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use preflight::image_stages::{self, Picture};
+use preflight::__bench::{self as image_stages, Picture};
 use preflight::plan::image::fit;
 use preflight::{Model, Orientation, PadFill, Provider, Spec};
 
@@ -17,7 +17,7 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 fn decoded(rel: &str) -> Picture {
-    image_stages::decode(&fixture(rel)).expect("fixture decodes")
+    image_stages::probe_and_decode(&fixture(rel)).expect("fixture decodes")
 }
 
 fn stages(c: &mut Criterion) {
@@ -36,7 +36,7 @@ fn stages(c: &mut Criterion) {
     ] {
         let path = fixture(rel);
         group.bench_function(name, |b| {
-            b.iter(|| black_box(image_stages::decode(&path).expect("decodes")))
+            b.iter(|| black_box(image_stages::probe_and_decode(&path).expect("decodes")))
         });
     }
     group.finish();

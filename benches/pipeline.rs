@@ -1,11 +1,12 @@
-//! The decision core (check, plan) and a short video conform, per stage.
+//! The decision core (check, plan) and a short video repair (probe, plan,
+//! conform, check again), per stage.
 //! Run with `cargo bench --bench pipeline`; `cargo test --benches` runs each
 //! benchmark once, which is what CI does to keep them compiling and working.
 
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use preflight::{check, execute, plan, probe, FixOptions, MediaFacts, Spec};
+use preflight::{check, plan, probe, repair, FixOptions, MediaFacts, Spec};
 
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -65,11 +66,9 @@ fn video_conform(c: &mut Criterion) {
         ("mkv_640x360_4s_remux", "videos/mkv_640x360.mkv"),
     ] {
         let input = fixture(rel);
-        let facts = probe(&input).expect("probe");
-        let plan = plan(&facts, &spec, &options);
         let out = dir.path().join(format!("{name}.mp4"));
         group.bench_function(name, |b| {
-            b.iter(|| execute(&input, &facts, &plan, &spec, &out).expect("conform"))
+            b.iter(|| repair(&input, &out, &spec, &options).expect("conform"))
         });
     }
     group.finish();

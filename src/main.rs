@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod exit;
 mod manifest;
+mod schedule;
 mod table;
 
 use clap::Parser;

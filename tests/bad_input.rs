@@ -1,13 +1,11 @@
 //! Bad input: every broken file gets a clear per-file error, the run goes on,
 //! nothing panics, and memory stays small.
 
-mod common;
-
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::util::*;
 
 /// Runs `preflight check --json` on the given paths under a 1 GiB address-space
 /// limit, so an allocation sized from a lying header would fail the run.

@@ -1,9 +1,7 @@
 //! `preflight check --json` against independent tools: ffprobe for videos,
 //! ImageMagick's identify for images.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 
 fn check_one(path: &std::path::Path) -> serde_json::Value {
     let out = preflight([

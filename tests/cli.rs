@@ -1,8 +1,6 @@
 //! The command line as a user meets it: exit codes, JSON fields, help.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 
 #[test]
 fn exit_status_tells_compliant_from_not() {

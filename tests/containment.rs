@@ -1,12 +1,10 @@
 //! Failures of the machine, not of the file: a full disk, an input that changes.
 
-mod common;
-
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::util::*;
 
 /// Every file left in `dir`, hidden ones included, except the manifest folder.
 fn files_in(dir: &Path) -> Vec<String> {

@@ -2,14 +2,12 @@
 //! command again. Outputs are checked with ffprobe and ImageMagick, inputs must
 //! be unchanged, broken files reported, finished work not redone.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::util::*;
 
 /// Inputs: videos that need real work, images, broken files, a text file.
 fn mixed_folder(root: &Path) -> PathBuf {

@@ -5,49 +5,24 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_preflight");
+use crate::util::{files_below, fixture, identify, json_lines, preflight};
+
 const IDENTIFY: &str = "/usr/bin/identify";
 const CONVERT: &str = "/usr/bin/convert";
 const MAX_BYTES: u64 = 10_000_000;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images")
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run preflight")
-}
-
 fn fix_json(args: &[&str]) -> Vec<Value> {
-    let out = run(&[&["fix", "--json"], args].concat());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+    json_lines(&preflight([&["fix", "--json"], args].concat()))
 }
 
 /// `(format, width, height)` of the first frame, as ImageMagick reads it.
-fn identify(path: &Path) -> (String, u32, u32) {
-    let out = Command::new(IDENTIFY)
-        .args(["-format", "%m %w %h"])
-        .arg(format!("{}[0]", path.display()))
-        .output()
-        .expect("run identify");
-    assert!(
-        out.status.success(),
-        "identify {}: {:?}",
-        path.display(),
-        out
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+fn format_and_size(path: &Path) -> (String, u32, u32) {
+    let first_frame = PathBuf::from(format!("{}[0]", path.display()));
+    let text = identify(&first_frame, "%m %w %h");
     let mut parts = text.split_whitespace();
     let format = parts.next().unwrap().to_string();
     let w = parts.next().unwrap().parse().unwrap();
@@ -57,7 +32,7 @@ fn identify(path: &Path) -> (String, u32, u32) {
 
 /// 8-bit sRGB pixels of the first frame, decoded by ImageMagick.
 fn pixels(path: &Path) -> (u32, u32, Vec<u8>) {
-    let (_, w, h) = identify(path);
+    let (_, w, h) = format_and_size(path);
     let out = Command::new(CONVERT)
         .arg(format!("{}[0]", path.display()))
         .args([
@@ -162,7 +137,11 @@ fn fixed() -> &'static (tempfile::TempDir, Vec<Value>) {
     FIXED.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let lines = fix_json(&["--out", out.to_str().unwrap(), fixtures().to_str().unwrap()]);
+        let lines = fix_json(&[
+            "--out",
+            out.to_str().unwrap(),
+            fixture("images").to_str().unwrap(),
+        ]);
         (dir, lines)
     })
 }
@@ -197,7 +176,7 @@ fn every_fixture_is_repaired_into_the_limits() {
             e.ext,
             "{name}: extension changes only with the format"
         );
-        let (format, w, h) = identify(&output);
+        let (format, w, h) = format_and_size(&output);
         let want_format = if e.ext == "jpg" { "JPEG" } else { "PNG" };
         assert_eq!(format, want_format, "{name}");
         assert_eq!((w, h), e.size, "{name}");
@@ -222,23 +201,10 @@ fn every_fixture_is_repaired_into_the_limits() {
         }
     }
     // No temporary files left behind.
-    for entry in walk(&dir.path().join("out")) {
+    for entry in files_below(&dir.path().join("out")) {
         let name = entry.file_name().unwrap().to_string_lossy().into_owned();
         assert!(!name.starts_with('.'), "left behind: {name}");
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]
@@ -329,7 +295,7 @@ fn resized_and_padded_pictures_are_not_stretched() {
         "tiff_720x1280.tif",
         "bmp_360x640.bmp",
     ] {
-        let (_, w, h) = identify(&output_of(name));
+        let (_, w, h) = format_and_size(&output_of(name));
         assert_scene_upright(name, (0, 0, w, h));
     }
 }
@@ -359,7 +325,7 @@ fn border_bars_are_one_solid_colour_from_the_edge() {
 #[test]
 fn cmyk_colours_match_imagemagicks_conversion() {
     let ours = pixels(&output_of("cmyk_720x1280.jpg"));
-    let theirs = pixels(&fixtures().join("cmyk_720x1280.jpg"));
+    let theirs = pixels(&fixture("images").join("cmyk_720x1280.jpg"));
     assert_eq!((ours.0, ours.1), (theirs.0, theirs.1));
     let total: u64 = ours
         .2
@@ -395,13 +361,19 @@ fn fixing_the_output_again_copies_everything() {
 fn dry_run_prints_the_plan_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let result = run(&[
+    let result = preflight([
         "fix",
         "--dry-run",
         "--out",
         out.to_str().unwrap(),
-        fixtures().join("panorama_3000x800.jpg").to_str().unwrap(),
-        fixtures().join("heic_720x1280.heic").to_str().unwrap(),
+        fixture("images")
+            .join("panorama_3000x800.jpg")
+            .to_str()
+            .unwrap(),
+        fixture("images")
+            .join("heic_720x1280.heic")
+            .to_str()
+            .unwrap(),
     ]);
     let text = String::from_utf8(result.stdout).unwrap();
     assert!(
@@ -421,11 +393,11 @@ fn base64_prints_a_compliant_image_raw() {
         ("portrait_720x1280_ok.jpg", "JPEG", (720, 1280)),
         ("tiny_200x150.png", "PNG", (400, 300)),
     ] {
-        let out = run(&[
+        let out = preflight([
             "base64",
             "--provider",
             "novita",
-            fixtures().join(name).to_str().unwrap(),
+            fixture("images").join(name).to_str().unwrap(),
         ]);
         assert!(out.status.success(), "{name}: {out:?}");
         let text = String::from_utf8(out.stdout).unwrap();
@@ -447,19 +419,19 @@ fn base64_prints_a_compliant_image_raw() {
             })
             .unwrap();
         assert!(status.success());
-        let (f, w, h) = identify(&decoded);
+        let (f, w, h) = format_and_size(&decoded);
         assert_eq!((f.as_str(), (w, h)), (format, size), "{name}");
         assert!(std::fs::metadata(&decoded).unwrap().len() <= MAX_BYTES);
         if name.contains("_ok") {
             assert_eq!(
                 std::fs::read(&decoded).unwrap(),
-                std::fs::read(fixtures().join(name)).unwrap(),
+                std::fs::read(fixture("images").join(name)).unwrap(),
                 "a compliant file is sent as it is"
             );
         }
     }
     // A video is refused with a message, not a panic.
-    let out = run(&["base64", "fixtures/videos/ok_720x1280_5s.mp4"]);
+    let out = preflight(["base64", "fixtures/videos/ok_720x1280_5s.mp4"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("video"));
 }
@@ -496,7 +468,7 @@ fn an_over_budget_picture_is_brought_under_10_mb() {
     let bytes = std::fs::metadata(&output).unwrap().len();
     assert!(bytes <= MAX_BYTES, "{bytes}");
     assert!(bytes > MAX_BYTES * 6 / 10, "{bytes}: far below the budget");
-    let (format, w, h) = identify(&output);
+    let (format, w, h) = format_and_size(&output);
     assert_eq!(format, "JPEG");
     // Same proportions, to the pixel.
     assert!(

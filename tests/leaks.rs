@@ -2,11 +2,9 @@
 //! every packet, and each packet's buffer must be released. Run under
 //! valgrind's memcheck, which fails the child on any definite leak.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::util::*;
 
 fn assert_no_definite_leak(args: &[&std::ffi::OsStr]) {
     let out = Command::new("valgrind")

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::s3_server as s3;
 use fake::{cdn, CreateStep, Fake};
 use serde_json::Value;
 
@@ -521,8 +522,6 @@ fn status_of_a_task_outside_the_journal_needs_a_provider() {
     assert!(r.stdout.contains("queued"), "{r:?}");
 }
 
-mod s3;
-
 /// A raw phone clip, made once per run: 3.5 s of HEVC in a .mov, stored
 /// 640x360 with a 90° rotation flag, AAC sound. Not H.264, rotated: `fix`
 /// would re-encode it.
@@ -737,6 +736,14 @@ fn raw_files_to_result(provider: &'static str) {
         .iter()
         .any(|o| o.starts_with("runs/") && o.ends_with(".mp4")));
     assert_eq!(env.s3().count("PUT"), objects.len());
+    for q in env.s3().requests() {
+        // A HEAD finds nothing, then the PUT, then the provider's GET.
+        let want = if q.method == "HEAD" { 404 } else { 200 };
+        assert!(
+            q.path.starts_with("/media/runs/") && q.status == want,
+            "{q:?}"
+        );
+    }
 
     let store_before = env.s3().requests().len();
     let again = env.run(&args);
@@ -810,6 +817,11 @@ fn a_store_that_refuses_or_cannot_be_reached_creates_no_task() {
     );
     assert!(!r.stderr.contains(wrong) && !r.stdout.contains(wrong));
     r.assert_no_key(&env);
+    let refused = env.s3().requests();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|q| q.status == 403),
+        "{refused:?}"
+    );
     let r = Run::from(
         env.cmd(&args)
             .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")

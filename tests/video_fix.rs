@@ -2,36 +2,26 @@
 //! independent reading of every output): container, codec, pixel format,
 //! displayed size, duration, bytes, sound, orientation of the pixels.
 
-mod common;
-
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{bin, ffprobe, root};
+use crate::util::{bin, ffprobe, files_below, fixture, json_lines, preflight, root};
 use preflight::plan::video::Mode;
 use preflight::{MediaFacts, Model, Orientation, Provider, Spec};
 use serde_json::Value;
 
 fn video(name: &str) -> PathBuf {
-    root().join("fixtures/videos").join(name)
+    fixture("videos").join(name)
 }
 
 /// Runs `preflight fix --json` and returns one JSON object per input.
 fn fix(args: &[&str], inputs: &[PathBuf], out: &Path) -> Vec<Value> {
-    let output = Command::new(bin())
-        .arg("fix")
-        .arg("--json")
-        .arg("--out")
-        .arg(out)
-        .args(args)
-        .args(inputs)
-        .output()
-        .expect("run preflight");
-    let stdout = String::from_utf8(output.stdout).expect("utf-8");
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+    let mut command: Vec<&OsStr> = vec!["fix".as_ref(), "--json".as_ref(), "--out".as_ref()];
+    command.push(out.as_os_str());
+    command.extend(args.iter().map(OsStr::new));
+    command.extend(inputs.iter().map(|p| p.as_os_str()));
+    json_lines(&preflight(command))
 }
 
 fn line<'a>(lines: &'a [Value], name: &str) -> &'a Value {
@@ -144,31 +134,10 @@ fn has_sound(path: &Path) -> bool {
         .any(|s| s["codec_type"] == "audio")
 }
 
-/// Every file below `dir`, hidden temporary files included; the fixer's own
-/// manifest folder (`.preflight`) is not an output and is left out.
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let mut all = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.file_name().is_some_and(|n| n == ".preflight") {
-                continue;
-            }
-            if p.is_dir() {
-                all.extend(files_in(&p));
-            } else {
-                all.push(p);
-            }
-        }
-    }
-    all.sort();
-    all
-}
-
 #[test]
 fn every_fixture_is_repaired_for_kling_and_a_second_run_copies() {
     let out = tempfile::tempdir().unwrap();
-    let inputs: Vec<PathBuf> = files_in(&root().join("fixtures/videos"));
+    let inputs: Vec<PathBuf> = files_below(&root().join("fixtures/videos"));
     let lines = fix(&["-j", "2"], &inputs, out.path());
     assert_eq!(lines.len(), inputs.len());
     let l = limits(&kling(Orientation::Video));
@@ -435,29 +404,19 @@ fn a_long_clip_with_frequent_keyframes_is_cut_by_copy_near_the_maximum() {
 
 /// Library API with a spec narrower than any provider's, to reach cases the
 /// fixtures are too small for.
-fn repair(
-    input: &Path,
-    spec: &Spec,
-    options: &preflight::FixOptions,
-    out: &Path,
-) -> preflight::Fixed {
-    let facts = preflight::probe(input).unwrap();
-    let plan = preflight::plan(&facts, spec, options);
-    preflight::execute(input, &facts, &plan, spec, out).unwrap()
-}
-
 #[test]
 fn a_tight_byte_budget_is_met_by_lowering_the_bitrate() {
     let dir = tempfile::tempdir().unwrap();
     let mut spec = kling(Orientation::Video);
     spec.video.max_bytes = Some(120_000);
     let out = dir.path().join("r.mp4");
-    let fixed = repair(
+    let fixed = preflight::repair(
         &video("rotate_90_stored_640x360.mp4"),
+        &out,
         &spec,
         &preflight::FixOptions::default(),
-        &out,
-    );
+    )
+    .unwrap();
     assert_eq!(fixed.action, preflight::Action::Reencoded);
     verify(&out, &limits(&spec), true);
 }
@@ -469,14 +428,12 @@ fn a_panorama_too_wide_for_the_limits_is_scaled_then_padded() {
     spec.video.max_side = Some(2000);
     spec.video.min_side = 600;
     for fill in ["border", "#ff0000", "blur", "mirror"] {
-        let options = preflight::FixOptions {
-            pad: fill.parse().unwrap(),
-            ..preflight::FixOptions::default()
-        };
+        let mut options = preflight::FixOptions::default();
+        options.pad = fill.parse().unwrap();
         let out = dir
             .path()
             .join(format!("p-{}.mp4", fill.trim_start_matches('#')));
-        repair(&video("wide_4096x1024.mp4"), &spec, &options, &out);
+        preflight::repair(&video("wide_4096x1024.mp4"), &out, &spec, &options).unwrap();
         verify(&out, &limits(&spec), true);
         let p = ffprobe(&out);
         assert_eq!(p["streams"][0]["width"], 2000, "{fill}");
@@ -594,9 +551,9 @@ fn damaged_videos_fail_cleanly_and_leave_nothing() {
         assert!(!line["error"].as_str().unwrap().is_empty());
     }
     assert!(
-        files_in(out.path()).is_empty(),
+        files_below(out.path()).is_empty(),
         "{:?}",
-        files_in(out.path())
+        files_below(out.path())
     );
 
     // Broken packets mid-stream are found when the video is decoded: a
@@ -611,9 +568,9 @@ fn damaged_videos_fail_cleanly_and_leave_nothing() {
     let err = preflight::execute(&input, &facts, &plan, &spec, &dest).unwrap_err();
     assert!(err.to_string().contains("could not be decoded"), "{err}");
     assert!(
-        files_in(out.path()).is_empty(),
+        files_below(out.path()).is_empty(),
         "{:?}",
-        files_in(out.path())
+        files_below(out.path())
     );
 }
 
@@ -623,12 +580,13 @@ fn uhd_60fps_is_scaled_and_capped_at_30fps_when_reencoded() {
     let mut spec = kling(Orientation::Video);
     spec.video.max_side = Some(1920);
     let out = dir.path().join("u.mp4");
-    let fixed = repair(
+    let fixed = preflight::repair(
         &video("uhd_3840x2160_60fps.mp4"),
+        &out,
         &spec,
         &preflight::FixOptions::default(),
-        &out,
-    );
+    )
+    .unwrap();
     assert_eq!(fixed.action, preflight::Action::Reencoded);
     verify(&out, &limits(&spec), true);
     let p = ffprobe(&out);
@@ -679,7 +637,7 @@ fn check_deep_reports_a_black_start_and_segment_auto_skips_it() {
     let mut spec = kling(Orientation::Video);
     spec.video.max_duration_us = 5_000_000;
     let out = dir.path().join("o.mp4");
-    repair(&input, &spec, &preflight::FixOptions::default(), &out);
+    preflight::repair(&input, &out, &spec, &preflight::FixOptions::default()).unwrap();
     verify(&out, &limits(&spec), false);
     // The first frame of the output is the test pattern, not black.
     let first = thumb(&out, 0.0);

@@ -7,7 +7,7 @@
 mod scratch;
 
 use libfuzzer_sys::fuzz_target;
-use preflight::plan::DecodeLimits;
+use preflight::DecodeLimits;
 use preflight::{FixOptions, MediaFacts, Model, Orientation, Provider, Spec};
 
 /// Pictures past this are left to the pixel-limit tests: a 60-byte header can
@@ -29,12 +29,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Ok(MediaFacts::Video(_)) => {
-            let limits = DecodeLimits {
-                max_video_pixels: 4_000_000,
-                max_decoded_frames: 600,
-                max_scan_us: 20_000_000,
-                ..DecodeLimits::default()
-            };
+            let mut limits = DecodeLimits::default();
+            limits.max_video_pixels = 4_000_000;
+            limits.max_decoded_frames = 600;
+            limits.max_scan_us = 20_000_000;
             let _ = preflight::scenes(&path, &limits);
         }
         Err(_) => {}

@@ -4,7 +4,7 @@
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use preflight::probe::sniff;
+use preflight::sniff;
 
 fuzz_target!(|data: &[u8]| {
     let _ = sniff::sniff(data);

@@ -101,7 +101,7 @@ fn deep_warnings(
     if !deep || !matches!(facts, MediaFacts::Video(_)) {
         return Ok(Vec::new());
     }
-    let limits = preflight::plan::DecodeLimits::default();
+    let limits = preflight::DecodeLimits::default();
     let scenes = preflight::scenes(path, &limits)?;
     Ok(preflight::scene_warnings(&scenes))
 }

@@ -6,8 +6,8 @@
 //! printed as they finish, recorded in the output folder's manifest, and
 //! summed up at the end.
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{self, IsTerminal, Read, Write};
+use std::collections::HashMap;
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -15,13 +15,14 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use preflight::plan::Step;
-use preflight::probe::sniff::{sniff, Sniffed, SNIFF_LEN};
+use preflight::sniff::Sniffed;
 use preflight::walk::{walk, Found, WalkOptions};
 use preflight::{check, plan, FixOptions, Plan, ProbeError, Spec};
 use serde::Serialize;
 
 use crate::cli::FixArgs;
 use crate::manifest::{self, Manifest};
+use crate::schedule::{Job, Lane, Scheduler, Status};
 use crate::{exit, table};
 
 /// One line of `fix --json`, and one entry of `--report`.
@@ -88,19 +89,6 @@ struct Context_<'a> {
     claimed: Mutex<HashMap<PathBuf, PathBuf>>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lane {
-    Video,
-    Image,
-}
-
-struct Job {
-    index: usize,
-    found: Found,
-    lane: Lane,
-    bytes: u64,
-}
-
 pub fn run(args: FixArgs) -> Result<i32> {
     let started = Instant::now();
     let spec = args.spec.resolve()?;
@@ -122,91 +110,39 @@ pub fn run(args: FixArgs) -> Result<i32> {
             Err(_) => k == 1,
         });
     }
-
     let manifest = match (&args.out, args.dry_run) {
-        (Some(out), false) => {
-            std::fs::create_dir_all(out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            manifest::sweep_partials(out);
-            Some(
-                Manifest::open(out, shard)
-                    .with_context(|| format!("cannot open the manifest in {}", out.display()))?,
-            )
-        }
+        (Some(out), false) => Some(open_manifest(out, shard)?),
         _ => None,
     };
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let jobs = args.jobs.unwrap_or(cores).max(1);
+    let workers = args.jobs.unwrap_or(cores).max(1);
     let mut lines: Vec<Option<FixLine>> = vec![None; found.len()];
-    let mut queue_videos = VecDeque::new();
-    let mut queue_images = VecDeque::new();
-    let mut total_bytes = 0;
+    let mut jobs = Vec::new();
     for (index, entry) in found.into_iter().enumerate() {
         match entry {
-            Ok(f) => {
-                let (lane, bytes) = lane_of(&f.path);
-                total_bytes += bytes;
-                let job = Job {
-                    index,
-                    found: f,
-                    lane,
-                    bytes,
-                };
-                match lane {
-                    Lane::Video => queue_videos.push_back(job),
-                    Lane::Image => queue_images.push_back(job),
-                }
-            }
+            Ok(f) => jobs.push(job_of(index, f)),
             Err(e) => lines[index] = Some(failed(&e.path, e.message, None, 0.0)),
         }
     }
-    // Longest first: a big video started last would keep the run going alone.
-    queue_videos
-        .make_contiguous()
-        .sort_by_key(|j| std::cmp::Reverse(j.bytes));
-    let video_slots = (jobs / 2).max(1).min(queue_videos.len().max(1));
-    let video_threads = (cores / video_slots).max(1);
-
+    let total_bytes = jobs.iter().map(|j| j.bytes).sum();
+    let scheduler = Scheduler::new(jobs, workers);
+    let video_threads = (cores / scheduler.video_slots()).max(1);
+    let mut video_options = options.clone();
+    video_options.video_threads = video_threads;
     let ctx = Context_ {
         spec: &spec,
         image_options: options.clone(),
-        video_options: FixOptions {
-            video_threads,
-            ..options.clone()
-        },
+        video_options,
         out_dir: if args.dry_run {
             None
         } else {
             args.out.as_deref()
         },
         manifest: manifest.as_ref(),
-        settings: manifest::hash_text(&format!(
-            "{}|{}|{}|{:?}|{}",
-            spec.provider,
-            spec.model,
-            spec.orientation,
-            options,
-            env!("CARGO_PKG_VERSION")
-        )),
+        settings: settings_hash(&spec, &options),
         force: args.force,
         claimed: Mutex::new(HashMap::new()),
-    };
-
-    let file_count = queue_videos.len() + queue_images.len();
-    let progress = if args.json || !io::stderr().is_terminal() {
-        ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::hidden())
-    } else {
-        let bar = ProgressBar::new(total_bytes);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} · {msg} · ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.enable_steady_tick(Duration::from_millis(200));
-        bar
     };
 
     // Walk errors first: they are known before any work starts.
@@ -214,85 +150,24 @@ pub fn run(args: FixArgs) -> Result<i32> {
     for line in lines.iter().flatten() {
         emit(&mut stdout.lock(), line, args.json)?;
     }
-
-    struct Queues {
-        videos: VecDeque<Job>,
-        images: VecDeque<Job>,
-        running_videos: usize,
-        done: usize,
-        in_work: Vec<String>,
-    }
-    let queues = Mutex::new(Queues {
-        videos: queue_videos,
-        images: queue_images,
-        running_videos: 0,
-        done: 0,
-        in_work: Vec::new(),
-    });
+    let progress = progress_bar(total_bytes, args.json || !io::stderr().is_terminal());
     let results = Mutex::new(Vec::<(usize, FixLine)>::new());
     let emit_error = Mutex::new(None::<io::Error>);
-
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .context("cannot start worker threads")?;
-    pool.scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|_| loop {
-                let job = {
-                    let mut q = queues.lock().unwrap_or_else(|e| e.into_inner());
-                    let job = if q.running_videos < video_slots && !q.videos.is_empty() {
-                        q.videos.pop_front()
-                    } else if let Some(job) = q.images.pop_front() {
-                        Some(job)
-                    } else {
-                        // No images left: the remaining videos may use every slot.
-                        q.videos.pop_front()
-                    };
-                    let Some(job) = job else { break };
-                    if job.lane == Lane::Video {
-                        q.running_videos += 1;
-                    }
-                    q.in_work.push(name_of(&job.found.path));
-                    progress.set_message(format!(
-                        "{}/{} files · {}",
-                        q.done,
-                        file_count,
-                        q.in_work.join(", ")
-                    ));
-                    job
-                };
-                let line = fix_one(&job.found, &ctx, job.lane);
-                {
-                    let mut q = queues.lock().unwrap_or_else(|e| e.into_inner());
-                    if job.lane == Lane::Video {
-                        q.running_videos -= 1;
-                    }
-                    q.done += 1;
-                    let name = name_of(&job.found.path);
-                    if let Some(pos) = q.in_work.iter().position(|n| *n == name) {
-                        q.in_work.remove(pos);
-                    }
-                    progress.inc(job.bytes);
-                    progress.set_message(format!(
-                        "{}/{} files · {}",
-                        q.done,
-                        file_count,
-                        q.in_work.join(", ")
-                    ));
-                }
+    scheduler
+        .run(
+            |job| fix_one(&job.item.1, &ctx, job.lane),
+            |status| show_status(&progress, status),
+            |job, line| {
                 progress.suspend(|| {
                     if let Err(e) = emit(&mut stdout.lock(), &line, args.json) {
                         *emit_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
                     }
                 });
-                results
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((job.index, line));
-            });
-        }
-    });
+                let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
+                results.push((job.item.0, line));
+            },
+        )
+        .context("cannot start worker threads")?;
     progress.finish_and_clear();
     if let Some(e) = emit_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         // A closed pipe (`| head`) is not worth a second message.
@@ -304,10 +179,13 @@ pub fn run(args: FixArgs) -> Result<i32> {
         lines[index] = Some(line);
     }
     let lines: Vec<FixLine> = lines.into_iter().flatten().collect();
+    finish(&args, &spec, &lines, started.elapsed().as_secs_f64())
+}
 
-    let seconds = started.elapsed().as_secs_f64();
+/// The report, the summary and the exit code, once every file is done.
+fn finish(args: &FixArgs, spec: &Spec, lines: &[FixLine], seconds: f64) -> Result<i32> {
     let mut counts: HashMap<&'static str, usize> = HashMap::new();
-    for line in &lines {
+    for line in lines {
         *counts.entry(line.action).or_default() += 1;
     }
     let bytes_in: u64 = lines.iter().filter_map(|l| l.bytes_in).sum();
@@ -322,7 +200,7 @@ pub fn run(args: FixArgs) -> Result<i32> {
             counts: counts.clone(),
             bytes_in,
             bytes_out,
-            files: &lines,
+            files: lines,
         };
         let text = serde_json::to_vec_pretty(&report)?;
         write_atomically(path, &text)
@@ -330,9 +208,9 @@ pub fn run(args: FixArgs) -> Result<i32> {
     }
     if !args.json {
         summary(
-            &mut stdout.lock(),
-            &lines,
-            &spec,
+            &mut io::stdout().lock(),
+            lines,
+            spec,
             args.dry_run,
             seconds,
             bytes_in,
@@ -347,21 +225,75 @@ pub fn run(args: FixArgs) -> Result<i32> {
     })
 }
 
+/// The output folder's manifest, after sweeping partial files an interrupted
+/// run left there.
+fn open_manifest(out: &Path, shard: Option<(u64, u64)>) -> Result<Manifest> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    manifest::sweep_partials(out);
+    Manifest::open(out, shard)
+        .with_context(|| format!("cannot open the manifest in {}", out.display()))
+}
+
+/// What a manifest entry was made with: an output made with other settings
+/// is made again.
+fn settings_hash(spec: &Spec, options: &FixOptions) -> String {
+    manifest::hash_text(&format!(
+        "{}|{}|{}|{:?}|{}",
+        spec.provider,
+        spec.model,
+        spec.orientation,
+        options,
+        env!("CARGO_PKG_VERSION")
+    ))
+}
+
+/// A bar over the bytes to do on stderr; hidden for `--json` or when stderr is
+/// not a terminal.
+fn progress_bar(total_bytes: u64, hidden: bool) -> ProgressBar {
+    if hidden {
+        return ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::new(total_bytes);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} · {msg} · ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn show_status(progress: &ProgressBar, status: &Status) {
+    progress.set_position(status.bytes_done);
+    progress.set_message(format!(
+        "{}/{} files · {}",
+        status.done,
+        status.total,
+        status.in_work.join(", ")
+    ));
+}
+
+/// A walked file as a job: its lane from its first bytes, its size for progress.
+fn job_of(index: usize, found: Found) -> Job<(usize, Found)> {
+    let (lane, bytes) = lane_of(&found.path);
+    Job {
+        lane,
+        bytes,
+        name: name_of(&found.path),
+        item: (index, found),
+    }
+}
+
 /// Which lane a file goes to, from its first bytes, and its size for progress.
 fn lane_of(path: &Path) -> (Lane, u64) {
     let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    let lane = match std::fs::File::open(path) {
-        Ok(f) => match f.take(SNIFF_LEN as u64).read_to_end(&mut head) {
-            Ok(_) => match sniff(&head) {
-                Sniffed::Video(_) => Lane::Video,
-                Sniffed::Image(_) => Lane::Image,
-                // FFmpeg may still take it as a video; it is cheap to find out.
-                Sniffed::Unknown => Lane::Image,
-            },
-            Err(_) => Lane::Image,
-        },
-        Err(_) => Lane::Image,
+    let lane = match preflight::probe::sniff_file(path) {
+        Ok(Sniffed::Video(_)) => Lane::Video,
+        Ok(Sniffed::Image(_)) => Lane::Image,
+        // FFmpeg may still take it as a video; it is cheap to find out.
+        Ok(Sniffed::Unknown) | Err(_) => Lane::Image,
     };
     (lane, bytes)
 }
@@ -407,25 +339,7 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
     };
     let plan = plan(&facts, ctx.spec, options);
     let Some(out_dir) = ctx.out_dir else {
-        // Dry run: report the plan only.
-        let report = check(&facts, ctx.spec);
-        let mut changes = changes_of(&plan);
-        if changes.is_empty() && !report.ok() {
-            changes.push(Change {
-                rule: "plan",
-                what: "no repair planned for a non-compliant file".into(),
-            });
-        }
-        return FixLine {
-            path: found.path.display().to_string(),
-            output: None,
-            action: if plan.is_copy() { "copied" } else { "planned" },
-            changes,
-            error: None,
-            bytes_in,
-            bytes_out: None,
-            seconds: elapsed(),
-        };
+        return dry_run_line(found, &facts, &plan, ctx.spec, elapsed());
     };
 
     let relative = found.relative();
@@ -457,21 +371,7 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
         }
     }
 
-    let mut output = preflight::fix::output_path(out_dir, &relative, &plan);
-    {
-        let mut claimed = ctx.claimed.lock().unwrap_or_else(|e| e.into_inner());
-        if claimed
-            .get(&output)
-            .is_some_and(|owner| owner != &found.path)
-        {
-            // Keep the original extension in the name: a.png → a.png.jpg.
-            let mut name = relative.file_name().unwrap_or_default().to_os_string();
-            name.push(".");
-            name.push(output.extension().unwrap_or_default());
-            output.set_file_name(name);
-        }
-        claimed.insert(output.clone(), found.path.clone());
-    }
+    let output = claim_output(ctx, found, &relative, out_dir, &plan);
     match preflight::execute(&found.path, &facts, &plan, ctx.spec, &output) {
         Ok(fixed) => {
             if let (Some(m), Some(hash)) = (ctx.manifest, input_hash) {
@@ -509,6 +409,59 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
         }
         Err(e) => failed(&found.path, e.to_string(), bytes_in, elapsed()),
     }
+}
+
+/// `--dry-run`: what would be done, nothing written.
+fn dry_run_line(
+    found: &Found,
+    facts: &preflight::MediaFacts,
+    plan: &Plan,
+    spec: &Spec,
+    seconds: f64,
+) -> FixLine {
+    let report = check(facts, spec);
+    let mut changes = changes_of(plan);
+    if changes.is_empty() && !report.ok() {
+        changes.push(Change {
+            rule: "plan",
+            what: "no repair planned for a non-compliant file".into(),
+        });
+    }
+    FixLine {
+        path: found.path.display().to_string(),
+        output: None,
+        action: if plan.is_copy() { "copied" } else { "planned" },
+        changes,
+        error: None,
+        bytes_in: Some(facts.bytes()),
+        bytes_out: None,
+        seconds,
+    }
+}
+
+/// The output path of `found`, claimed for it: when another input of the run
+/// already has that name (`a.png` and `a.jpg` both becoming `a.jpg`), the
+/// original extension stays in the name: `a.png.jpg`.
+fn claim_output(
+    ctx: &Context_,
+    found: &Found,
+    relative: &Path,
+    out_dir: &Path,
+    plan: &Plan,
+) -> PathBuf {
+    let mut output = preflight::fix::output_path(out_dir, relative, plan);
+    let mut claimed = ctx.claimed.lock().unwrap_or_else(|e| e.into_inner());
+    if claimed
+        .get(&output)
+        .is_some_and(|owner| owner != &found.path)
+    {
+        let mut name = relative.file_name().unwrap_or_default().to_os_string();
+        name.push(".");
+        name.push(output.extension().unwrap_or_default());
+        output.set_file_name(name);
+    }
+    claimed.insert(output.clone(), found.path.clone());
+    output
 }
 
 fn failed(path: &Path, message: String, bytes_in: Option<u64>, seconds: f64) -> FixLine {

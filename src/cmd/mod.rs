@@ -45,22 +45,22 @@ impl RepairArgs {
         if self.max_fps == 0 {
             anyhow::bail!("--max-fps must be at least 1");
         }
-        Ok(preflight::FixOptions {
-            pad,
-            keep_sound: self.keep_sound == "yes",
-            start_us,
-            segment: match self.segment.as_str() {
-                "auto" => preflight::plan::SegmentMode::Auto,
-                _ => preflight::plan::SegmentMode::Start,
-            },
-            extend: match self.extend.as_str() {
-                "loop" => preflight::plan::ExtendMode::Loop,
-                "freeze" => preflight::plan::ExtendMode::Freeze,
-                _ => preflight::plan::ExtendMode::Pingpong,
-            },
-            max_fps: self.max_fps,
-            video_threads: 0,
-            limits: preflight::plan::DecodeLimits::default(),
-        })
+        let mut options = preflight::FixOptions::default();
+        options.pad = pad;
+        options.keep_sound = self.keep_sound == "yes";
+        options.start_us = start_us;
+        options.segment = match self.segment.as_str() {
+            "auto" => preflight::plan::SegmentMode::Auto,
+            _ => preflight::plan::SegmentMode::Start,
+        };
+        options.extend = match self.extend.as_str() {
+            "loop" => preflight::plan::ExtendMode::Loop,
+            "freeze" => preflight::plan::ExtendMode::Freeze,
+            _ => preflight::plan::ExtendMode::Pingpong,
+        };
+        options.max_fps = self.max_fps;
+        options.video_threads = 0;
+        options.limits = preflight::DecodeLimits::default();
+        Ok(options)
     }
 }

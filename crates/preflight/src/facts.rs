@@ -7,17 +7,26 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageFormat {
+    /// JPEG (baseline or progressive).
     Jpeg,
+    /// PNG.
     Png,
+    /// WebP.
     Webp,
+    /// GIF (the first frame).
     Gif,
+    /// BMP.
     Bmp,
+    /// TIFF.
     Tiff,
+    /// HEIF/HEIC, through libheif.
     Heif,
+    /// AVIF, through libheif.
     Avif,
 }
 
 impl ImageFormat {
+    /// The lower-case name used in reports (`jpeg`, `png`…).
     pub fn name(self) -> &'static str {
         match self {
             ImageFormat::Jpeg => "jpeg",
@@ -36,27 +45,40 @@ impl ImageFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColorModel {
+    /// Grey levels, with or without alpha.
     Gray,
+    /// RGB.
     Rgb,
+    /// Indexed colours (a palette).
     Palette,
+    /// CMYK (print); turned RGB when repaired.
     Cmyk,
+    /// YCCK, Adobe's JPEG form of CMYK.
     Ycck,
+    /// Anything else the decoder reports.
     Other,
 }
 
+/// What the headers of a picture say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageFacts {
+    /// The format found by content.
     pub format: ImageFormat,
     /// Size as stored in the file.
     pub stored_width: u32,
+    /// Height as stored in the file.
     pub stored_height: u32,
     /// Size as displayed, after the EXIF orientation.
     pub width: u32,
+    /// Height as displayed.
     pub height: u32,
+    /// File size in bytes.
     pub bytes: u64,
     /// Bits per channel sample.
     pub bit_depth: u8,
+    /// Whether the picture has an alpha channel (not whether it is used).
     pub has_alpha: bool,
+    /// The colour model of its samples.
     pub color_model: ColorModel,
     /// EXIF orientation tag (1–8); 1 when absent.
     pub orientation: u8,
@@ -66,16 +88,22 @@ pub struct ImageFacts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Container {
+    /// MP4 (ISO base media).
     Mp4,
+    /// QuickTime MOV.
     Mov,
+    /// WebM.
     Webm,
+    /// Matroska (MKV).
     Matroska,
+    /// AVI.
     Avi,
     /// Anything else FFmpeg can open, by its demuxer name.
     Other(String),
 }
 
 impl Container {
+    /// The demuxer-style name used in reports and specs.
     pub fn name(&self) -> &str {
         match self {
             Container::Mp4 => "mp4",
@@ -88,19 +116,26 @@ impl Container {
     }
 }
 
+/// What the headers and a bounded packet sample of a video say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoFacts {
+    /// The container found by content.
     pub container: Container,
     /// Video codec name as FFmpeg spells it (`h264`, `hevc`, `vp9`, `prores`).
     pub codec: String,
+    /// Codec profile (`High`, `Main 10`), when known.
     pub profile: Option<String>,
+    /// Pixel format as FFmpeg spells it (`yuv420p`), when known.
     pub pixel_format: Option<String>,
+    /// Bits per colour sample, when known.
     pub bit_depth: Option<u8>,
     /// Size as encoded in the stream.
     pub coded_width: u32,
+    /// Height as encoded.
     pub coded_height: u32,
     /// Size as displayed, after rotation.
     pub width: u32,
+    /// Height as displayed.
     pub height: u32,
     /// Clockwise rotation a player applies, in degrees: 0, 90, 180 or 270.
     pub rotation: u16,
@@ -108,28 +143,37 @@ pub struct VideoFacts {
     pub duration_us: u64,
     /// Average frame rate in frames per second.
     pub frame_rate: f64,
+    /// Whether frame durations vary (from the packet sample).
     pub variable_frame_rate: bool,
+    /// File size in bytes.
     pub bytes: u64,
+    /// Codec of the first audio stream; `None` without sound.
     pub audio_codec: Option<String>,
+    /// How many video streams the container has.
     pub video_streams: u32,
     /// For MP4/MOV: whether the `moov` atom comes before `mdat`.
     pub moov_first: Option<bool>,
 }
 
 impl VideoFacts {
+    /// Duration in seconds, for display.
     pub fn duration_s(&self) -> f64 {
         self.duration_us as f64 / 1e6
     }
 }
 
+/// Facts about an image or a video.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum MediaFacts {
+    /// A still picture.
     Image(ImageFacts),
+    /// A video.
     Video(VideoFacts),
 }
 
 impl MediaFacts {
+    /// Image or video.
     pub fn kind(&self) -> MediaKind {
         match self {
             MediaFacts::Image(_) => MediaKind::Image,
@@ -145,6 +189,7 @@ impl MediaFacts {
         }
     }
 
+    /// File size in bytes.
     pub fn bytes(&self) -> u64 {
         match self {
             MediaFacts::Image(i) => i.bytes,
@@ -161,14 +206,18 @@ impl MediaFacts {
     }
 }
 
+/// Image or video, without the facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaKind {
+    /// A still picture.
     Image,
+    /// A video.
     Video,
 }
 
 impl MediaKind {
+    /// `image` or `video`.
     pub fn name(self) -> &'static str {
         match self {
             MediaKind::Image => "image",

@@ -1,64 +1,30 @@
-//! Carrying out a plan: the one place that writes outputs. Every output is
+//! Carrying out a plan: the one place that writes outputs, and the front door
+//! [`repair`] that runs the whole pipeline for one file. Every output is
 //! written to a hidden temporary file beside its destination, probed and checked
 //! again, and only then renamed into place, so an interrupted run leaves no half
 //! files and a repair that fails its own check is never delivered.
+//!
+//! The executors (`av`, `imaging`) only carry out the plan they are given; the
+//! probing and checking around them happen here.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::check::{check, Report, Violation};
-use crate::error::ProbeError;
+use crate::check::{check, check_image, Report};
+use crate::error::FixError;
 use crate::facts::MediaFacts;
-use crate::plan::Plan;
+use crate::plan::{plan, Action, FixOptions, Plan};
+use crate::probe::probe;
 use crate::spec::Spec;
-
-/// What happened to a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// Already compliant: copied byte for byte.
-    Copied,
-    /// Streams kept, container rewritten (and possibly cut at a keyframe).
-    Remuxed,
-    /// Decoded and encoded again.
-    Reencoded,
-}
-
-impl Action {
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Copied => "copied",
-            Action::Remuxed => "remuxed",
-            Action::Reencoded => "reencoded",
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum FixError {
-    #[error("{0}")]
-    Probe(#[from] ProbeError),
-    #[error("cannot write output: {0}")]
-    Io(#[from] io::Error),
-    #[error("image: {0}")]
-    Image(String),
-    #[error("video: {0}")]
-    Video(String),
-    #[error("the input changed while it was being read ({0}); run again once it is complete")]
-    InputChanged(String),
-    #[error("internal error while repairing: {0}")]
-    Internal(String),
-    #[error("the repaired file still breaks {}: {}", .0.first().map_or("", |v| v.rule.id()), .0.first().map_or(String::new(), |v| v.message.clone()))]
-    StillNotCompliant(Vec<Violation>),
-}
 
 /// The result of a successful repair.
 #[derive(Debug, Clone, Serialize)]
 pub struct Fixed {
+    /// Where the output was written.
     pub output: PathBuf,
+    /// What was done to make it.
     pub action: Action,
     /// The output's own facts, probed after writing.
     pub after: MediaFacts,
@@ -66,10 +32,64 @@ pub struct Fixed {
     pub report: Report,
 }
 
+/// Probes `input`, plans the smallest repair that makes it meet `spec`, and
+/// writes the result to `output`: a byte-for-byte copy when it already
+/// complies. The output is written to a temporary file beside `output`, probed
+/// and checked again, and renamed into place only when it complies.
+///
+/// When the repair changes the file's format (a PNG that must become a JPEG),
+/// the extension of `output` is changed to match; [`Fixed::output`] says where
+/// the file went.
+pub fn repair(
+    input: &Path,
+    output: &Path,
+    spec: &Spec,
+    options: &FixOptions,
+) -> Result<Fixed, FixError> {
+    let facts = probe(input)?;
+    let plan = plan(&facts, spec, options);
+    let output = with_extension_of(output.to_path_buf(), &plan);
+    execute(input, &facts, &plan, spec, &output)
+}
+
+/// The bytes of a compliant version of the image at `input`: the file's own
+/// bytes when it already complies, else repaired in memory and checked again.
+/// Nothing is written to disk. Videos are refused: this is for reference
+/// images sent inline (base64).
+pub fn repair_to_bytes(
+    input: &Path,
+    spec: &Spec,
+    options: &FixOptions,
+) -> Result<Vec<u8>, FixError> {
+    let facts = match probe(input)? {
+        MediaFacts::Image(f) => f,
+        MediaFacts::Video(_) => {
+            return Err(FixError::Image(
+                "this is a video; base64 is for reference images".into(),
+            ))
+        }
+    };
+    let plan = crate::plan::image::plan_image(&facts, spec, options);
+    if plan.is_copy() {
+        return Ok(fs::read(input)?);
+    }
+    let (bytes, after) = crate::imaging::render_to_memory(input, &facts, &plan, spec)?;
+    // The same check `execute` makes on its outputs, from what was encoded.
+    let report = check_image(&after, spec);
+    if !report.ok() {
+        return Err(FixError::StillNotCompliant(report.violations));
+    }
+    Ok(bytes)
+}
+
 /// Where the output of `relative` goes under `out_dir`: the same relative path,
 /// with the extension the plan's output format needs.
 pub fn output_path(out_dir: &Path, relative: &Path, plan: &Plan) -> PathBuf {
-    let mut path = out_dir.join(relative);
+    with_extension_of(out_dir.join(relative), plan)
+}
+
+/// `path`, its extension replaced when the plan's output format needs another.
+fn with_extension_of(mut path: PathBuf, plan: &Plan) -> PathBuf {
     if let Some(ext) = plan.output_extension() {
         let same = path
             .extension()
@@ -188,7 +208,7 @@ fn execute_inner(
             }
         }
     };
-    let after = crate::probe::probe(&temp.path)?;
+    let after = probe(&temp.path)?;
     let report = check(&after, spec);
     if !report.ok() {
         return Err(FixError::StillNotCompliant(report.violations));

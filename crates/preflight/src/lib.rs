@@ -1,9 +1,33 @@
 //! Preflight for Kling Motion Control: probe a reference image or motion video,
-//! check it against a provider's documented limits, and (in later modules) plan
-//! and carry out the smallest repair.
+//! check it against a provider's documented limits, and carry out the smallest
+//! repair that makes it comply.
 //!
-//! The decisions are pure: [`probe`] gives [`MediaFacts`], [`check`] compares them
-//! with a [`Spec`]. Only the `av` module touches FFmpeg.
+//! [`repair`] is the front door: one call probes, checks, plans, repairs into a
+//! temporary file, checks the result again and renames it into place.
+//!
+//! ```
+//! use std::path::Path;
+//! use preflight::{repair, Action, FixOptions, Model, Orientation, Provider, Spec};
+//!
+//! let spec = Spec::lookup(Provider::Kling, Model::KlingV3, Orientation::Image).unwrap();
+//! let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/images/tiny_200x150.png");
+//! let out = tempfile::tempdir().unwrap();
+//!
+//! let fixed = repair(&input, &out.path().join("tiny.png"), &spec, &FixOptions::default()).unwrap();
+//! assert_eq!(fixed.action, Action::Reencoded); // too small: scaled up
+//! assert!(fixed.report.ok());
+//! assert!(fixed.output.is_file());
+//! ```
+//!
+//! The steps are public for callers who want them one at a time: [`probe()`]
+//! gives [`MediaFacts`], [`check()`] compares them with a [`Spec`], [`plan()`]
+//! turns them into operations each tied to the rule it fixes, and [`execute`]
+//! carries a plan out. Dependencies go one way: facts, specs, checks and plans
+//! are pure; only the executors (private modules) touch FFmpeg or pixels, and
+//! [`fix`] drives them. [`repair_to_bytes`] repairs an image in memory, for
+//! sending it inline.
+
+#![warn(missing_docs)]
 
 mod av;
 pub mod check;
@@ -11,20 +35,22 @@ pub mod error;
 pub mod facts;
 pub mod fix;
 mod imaging;
+pub mod limits;
 pub mod plan;
 pub mod probe;
 pub mod rule;
+pub mod sniff;
 pub mod spec;
 pub mod walk;
 
 pub use check::{check, scene_warnings, Report, Value, Violation, Warning};
-pub use error::ProbeError;
+pub use error::{FixError, ProbeError};
 pub use facts::{
     ColorModel, Container, ImageFacts, ImageFormat, MediaFacts, MediaKind, Scenes, VideoFacts,
 };
-pub use fix::{execute, Action, FixError, Fixed};
-pub use imaging::stages as image_stages;
-pub use plan::{plan, FixOptions, PadFill, Plan};
+pub use fix::{execute, repair, repair_to_bytes, Fixed};
+pub use limits::DecodeLimits;
+pub use plan::{plan, Action, FixOptions, PadFill, Plan};
 pub use probe::probe;
 pub use rule::Rule;
 pub use spec::{Model, Orientation, Provider, Spec, SpecError};
@@ -37,7 +63,7 @@ pub fn base64_image(
     options: &FixOptions,
 ) -> Result<String, FixError> {
     use base64::Engine as _;
-    let bytes = imaging::compliant_bytes(path, spec, options)?;
+    let bytes = repair_to_bytes(path, spec, options)?;
     Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
@@ -45,6 +71,24 @@ pub fn base64_image(
 /// low-resolution pass over its frames (`check --deep`, `--segment auto`), up
 /// to the scan limits (`Scenes::stopped_early` says when it stopped before the
 /// end).
-pub fn scenes(path: &std::path::Path, limits: &plan::DecodeLimits) -> Result<Scenes, FixError> {
+pub fn scenes(path: &std::path::Path, limits: &DecodeLimits) -> Result<Scenes, FixError> {
     av::detect_scenes(path, 0, limits)
+}
+
+/// The image repair's stages one at a time, for the benchmarks. Not part of the
+/// supported API: it may change in any release.
+#[doc(hidden)]
+pub mod __bench {
+    use std::path::Path;
+
+    pub use crate::imaging::stages::*;
+    use crate::{FixError, MediaFacts};
+
+    /// Probes the picture at `path` and decodes it, as `fix` does.
+    pub fn probe_and_decode(path: &Path) -> Result<Picture, FixError> {
+        match crate::probe(path)? {
+            MediaFacts::Image(facts) => decode(path, &facts),
+            MediaFacts::Video(_) => Err(FixError::Image("this is a video, not a picture".into())),
+        }
+    }
 }

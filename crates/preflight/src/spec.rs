@@ -11,20 +11,29 @@ use serde::Serialize;
 
 use crate::facts::ImageFormat;
 
+/// One megabyte as providers count it (10^6 bytes).
 pub const MB: u64 = 1_000_000;
+/// One second in microseconds.
 pub const SECOND_US: u64 = 1_000_000;
 
+/// A service that sells Kling Motion Control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
+    /// Kling's own API.
     Kling,
+    /// PowerTokens.
     Powertokens,
+    /// Novita AI.
     Novita,
+    /// Highway.
     Highway,
+    /// AIHubMax.
     Aihubmax,
 }
 
 impl Provider {
+    /// Every provider, in the order `providers` lists them.
     pub const ALL: [Provider; 5] = [
         Provider::Kling,
         Provider::Powertokens,
@@ -33,6 +42,7 @@ impl Provider {
         Provider::Aihubmax,
     ];
 
+    /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Provider::Kling => "kling",
@@ -72,15 +82,19 @@ impl FromStr for Provider {
     }
 }
 
+/// A Kling model offered for Motion Control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Model {
+    /// Kling v3.
     #[serde(rename = "kling-v3")]
     KlingV3,
+    /// Kling v2.6.
     #[serde(rename = "kling-v2-6")]
     KlingV2_6,
 }
 
 impl Model {
+    /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Model::KlingV3 => "kling-v3",
@@ -110,13 +124,17 @@ impl FromStr for Model {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Orientation {
+    /// The character follows the reference image's orientation.
     Image,
+    /// The character follows the motion video's orientation.
     Video,
 }
 
 impl Orientation {
+    /// Both orientations.
     pub const ALL: [Orientation; 2] = [Orientation::Image, Orientation::Video];
 
+    /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Orientation::Image => "image",
@@ -142,18 +160,27 @@ impl FromStr for Orientation {
     }
 }
 
+/// A provider, model or orientation that is unknown or not sold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SpecError {
+    /// No provider by that name.
     #[error("unknown provider `{0}` (known: kling, powertokens, novita, highway, aihubmax)")]
     UnknownProvider(String),
+    /// No model by that name.
     #[error("unknown model `{0}` (known: kling-v3, kling-v2-6)")]
     UnknownModel(String),
+    /// No orientation by that name.
     #[error("unknown orientation `{0}` (known: image, video)")]
     UnknownOrientation(String),
+    /// The provider does not sell that model.
     #[error("{provider} does not sell {model} for Motion Control (it sells: {available})")]
     ModelNotOffered {
+        /// The provider asked for.
         provider: Provider,
+        /// The model it does not sell.
         model: Model,
+        /// The models it does sell.
         available: String,
     },
 }
@@ -161,15 +188,19 @@ pub enum SpecError {
 /// An aspect ratio as a fraction, kept exact so that limits compare without rounding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Ratio {
+    /// Numerator (width).
     pub num: u32,
+    /// Denominator (height).
     pub den: u32,
 }
 
 impl Ratio {
+    /// `num`:`den`.
     pub const fn new(num: u32, den: u32) -> Ratio {
         Ratio { num, den }
     }
 
+    /// The ratio as a number.
     pub fn value(self) -> f64 {
         self.num as f64 / self.den as f64
     }
@@ -179,42 +210,62 @@ impl Ratio {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {
+    /// A URL or inline base64.
     UrlOrBase64,
+    /// A URL only.
     UrlOnly,
 }
 
+/// What a provider accepts as the reference image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageRules {
+    /// Accepted formats.
     pub formats: &'static [ImageFormat],
+    /// Largest file, in bytes, if limited.
     pub max_bytes: Option<u64>,
+    /// Shortest side allowed, in pixels.
     pub min_side: u32,
+    /// Longest side allowed, in pixels, if limited.
     pub max_side: Option<u32>,
     /// Narrowest width:height allowed (tallest picture).
     pub min_aspect: Ratio,
     /// Widest width:height allowed.
     pub max_aspect: Ratio,
+    /// How the image may be sent.
     pub transport: Transport,
 }
 
+/// What a provider accepts as the motion video.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoRules {
     /// Container names as in [`crate::facts::Container::name`].
     pub containers: &'static [&'static str],
+    /// Largest file, in bytes, if limited.
     pub max_bytes: Option<u64>,
+    /// Shortest side allowed, in pixels.
     pub min_side: u32,
+    /// Longest side allowed, in pixels, if limited.
     pub max_side: Option<u32>,
+    /// Shortest duration allowed, in microseconds.
     pub min_duration_us: u64,
+    /// Longest duration allowed, in microseconds.
     pub max_duration_us: u64,
+    /// How the video may be sent.
     pub transport: Transport,
 }
 
 /// The rules for one provider × model × character orientation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spec {
+    /// Who sells it.
     pub provider: Provider,
+    /// Which model.
     pub model: Model,
+    /// Which orientation the character follows.
     pub orientation: Orientation,
+    /// Rules for the reference image.
     pub image: ImageRules,
+    /// Rules for the motion video.
     pub video: VideoRules,
     /// Where the numbers come from, for people reading `providers`.
     pub source: &'static str,

@@ -9,12 +9,16 @@ use walkdir::WalkDir;
 /// A path that could not be walked, with the reason in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalkError {
+    /// What could not be read.
     pub path: PathBuf,
+    /// Why, for the user.
     pub message: String,
 }
 
+/// How to walk.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WalkOptions {
+    /// Also walk hidden files and folders (names starting with `.`).
     pub include_hidden: bool,
 }
 
@@ -22,7 +26,9 @@ pub struct WalkOptions {
 /// path the file was found under, for writing outputs at the same relative path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
+    /// The path given on the command line that led here.
     pub root: PathBuf,
+    /// The file.
     pub path: PathBuf,
 }
 
@@ -49,6 +55,8 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
         .is_some_and(|s| s.starts_with('.') && s != "." && s != "..")
 }
 
+/// Every file under `paths` (files given directly included), sorted within
+/// each folder; unreadable entries are returned as errors, not skipped.
 pub fn walk(paths: &[PathBuf], options: WalkOptions) -> Vec<Result<Found, WalkError>> {
     let mut out = Vec::new();
     for root in paths {

@@ -7,25 +7,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use preflight::plan::{DecodeLimits, ExtendMode, SegmentMode};
-use preflight::{execute, plan, probe, Action, FixOptions, Model, Orientation, Provider, Spec};
+use preflight::plan::{ExtendMode, SegmentMode};
+use preflight::{Action, DecodeLimits, FixOptions, Model, Orientation, Provider, Spec};
 
-fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(rel)
-}
+use crate::util::fixture;
 
 fn spec() -> Spec {
     Spec::lookup(Provider::Kling, Model::KlingV3, Orientation::Video).unwrap()
 }
 
 fn options(limits: DecodeLimits) -> FixOptions {
-    FixOptions {
-        limits,
-        video_threads: 1,
-        ..FixOptions::default()
-    }
+    let mut options = FixOptions::default();
+    options.limits = limits;
+    options.video_threads = 1;
+    options
 }
 
 /// Repairs `input` into a fresh folder; the folder is returned so a failure can
@@ -36,9 +31,7 @@ fn repair(
 ) -> (tempfile::TempDir, PathBuf, Result<Action, String>) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.mp4");
-    let facts = probe(input).unwrap();
-    let plan = plan(&facts, &spec(), options);
-    let result = execute(input, &facts, &plan, &spec(), &out)
+    let result = preflight::repair(input, &out, &spec(), options)
         .map(|fixed| fixed.action)
         .map_err(|e| e.to_string());
     (dir, out, result)
@@ -64,10 +57,8 @@ fn ffprobe_duration(path: &Path) -> f64 {
 fn a_picture_over_the_pixel_limit_is_refused_and_one_at_it_is_decoded() {
     // 720x1280 HEVC 10-bit: re-encoded, so decoded.
     let input = fixture("videos/hevc_10bit_720x1280.mp4");
-    let under = DecodeLimits {
-        max_video_pixels: 720 * 1280 - 1,
-        ..DecodeLimits::default()
-    };
+    let mut under = DecodeLimits::default();
+    under.max_video_pixels = 720 * 1280 - 1;
     let (dir, _, result) = repair(&input, &options(under));
     let err = result.unwrap_err();
     assert!(
@@ -76,10 +67,8 @@ fn a_picture_over_the_pixel_limit_is_refused_and_one_at_it_is_decoded() {
     );
     assert_nothing_left(dir.path());
 
-    let at = DecodeLimits {
-        max_video_pixels: 720 * 1280,
-        ..DecodeLimits::default()
-    };
+    let mut at = DecodeLimits::default();
+    at.max_video_pixels = 720 * 1280;
     let (_dir, out, result) = repair(&input, &options(at));
     assert_eq!(result.unwrap(), Action::Reencoded);
     assert!(out.is_file());
@@ -89,14 +78,10 @@ fn a_picture_over_the_pixel_limit_is_refused_and_one_at_it_is_decoded() {
 fn a_pass_over_its_frame_budget_stops_with_an_error() {
     // VP9 → re-encode; `start` so no scan runs before the encode.
     let input = fixture("videos/vp9_640x360.webm");
-    let limits = DecodeLimits {
-        max_decoded_frames: 20,
-        ..DecodeLimits::default()
-    };
-    let opts = FixOptions {
-        segment: SegmentMode::Start,
-        ..options(limits)
-    };
+    let mut limits = DecodeLimits::default();
+    limits.max_decoded_frames = 20;
+    let mut opts = options(limits);
+    opts.segment = SegmentMode::Start;
     let (dir, _, result) = repair(&input, &opts);
     let err = result.unwrap_err();
     assert!(err.contains("decoded more than 20 frames"), "{err}");
@@ -111,10 +96,8 @@ fn the_cut_scan_stops_at_its_time_limit_and_says_so() {
     assert!(!whole.stopped_early);
     assert_eq!(whole.cuts_us.len(), 2, "{whole:?}");
 
-    let limits = DecodeLimits {
-        max_scan_us: 4_000_000,
-        ..DecodeLimits::default()
-    };
+    let mut limits = DecodeLimits::default();
+    limits.max_scan_us = 4_000_000;
     let partial = preflight::scenes(&input, &limits).unwrap();
     assert!(partial.stopped_early);
     assert_eq!(partial.cuts_us.len(), 1, "{partial:?}");
@@ -130,19 +113,15 @@ fn the_cut_scan_stops_at_its_time_limit_and_says_so() {
 fn lengthening_over_the_memory_limit_names_freeze_which_works() {
     // 2 s of 720x1280: ~1.4 MB a frame, ~80 MB to hold for pingpong.
     let input = fixture("videos/short_2s_720x1280.mp4");
-    let limits = DecodeLimits {
-        max_held_bytes: 10_000_000,
-        ..DecodeLimits::default()
-    };
+    let mut limits = DecodeLimits::default();
+    limits.max_held_bytes = 10_000_000;
     let (dir, _, result) = repair(&input, &options(limits));
     let err = result.unwrap_err();
     assert!(err.contains("--extend freeze"), "{err}");
     assert_nothing_left(dir.path());
 
-    let freeze = FixOptions {
-        extend: ExtendMode::Freeze,
-        ..options(limits)
-    };
+    let mut freeze = options(limits);
+    freeze.extend = ExtendMode::Freeze;
     let (_dir, out, result) = repair(&input, &freeze);
     assert_eq!(result.unwrap(), Action::Reencoded);
     let seconds = ffprobe_duration(&out);

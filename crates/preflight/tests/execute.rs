@@ -1,15 +1,9 @@
-//! `execute` guards: a changed input is reported, a compliant file is copied
+//! `execute` and `repair` guards: a changed input is reported, a compliant file is copied
 //! byte for byte, and nothing is left behind on failure.
 
-use std::path::PathBuf;
+use preflight::{execute, plan, probe, repair, Action, FixError, FixOptions, Spec};
 
-use preflight::{execute, plan, probe, Action, FixError, FixOptions, Spec};
-
-fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(rel)
-}
+use crate::util::fixture;
 
 #[test]
 fn an_input_that_changes_after_probing_is_reported() {
@@ -39,11 +33,9 @@ fn a_compliant_file_is_copied_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let input = fixture("videos/ok_720x1280_5s.mp4");
     let spec = Spec::all().remove(0);
-    let facts = probe(&input).unwrap();
-    let plan = plan(&facts, &spec, &FixOptions::default());
-    assert!(plan.is_copy());
     let out = dir.path().join("ok.mp4");
-    let fixed = execute(&input, &facts, &plan, &spec, &out).unwrap();
+    let fixed = repair(&input, &out, &spec, &FixOptions::default()).unwrap();
     assert_eq!(fixed.action, Action::Copied);
+    assert_eq!(fixed.output, out);
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&input).unwrap());
 }

@@ -1,7 +1,8 @@
 //! Making a local input fit for the provider before it is uploaded: checked
 //! against the spec and, when anything (advisories included) would be
-//! repaired by `preflight fix`, repaired with the same plan into a cache
-//! folder keyed by the input's hash and the settings.
+//! repaired by `preflight fix`, repaired with the same plan
+//! (`preflight::repair`) into a cache folder keyed by the input's hash and
+//! the settings.
 
 use std::path::{Path, PathBuf};
 
@@ -146,8 +147,8 @@ enum Repair {
     Repaired { output: PathBuf, action: String },
 }
 
-/// The one call into the preflight library's repair (probe, check, plan,
-/// execute, as `preflight fix` does).
+/// Whether `input` needs repair (probe, check and plan are header-only and
+/// cheap), and the one call into the library's repair when it does.
 fn repair(
     input: &Path,
     cache_dir: &Path,
@@ -179,8 +180,8 @@ fn repair(
     }
     std::fs::create_dir_all(cache_dir)
         .map_err(|e| SubmitError::io(format!("creating {}", cache_dir.display()), e))?;
-    let output = preflight::fix::output_path(cache_dir, Path::new(stem), &plan);
-    let fixed = preflight::execute(input, &facts, &plan, &options.spec, &output)
+    // The same plan again inside: the extension follows the output format.
+    let fixed = preflight::repair(input, &cache_dir.join(stem), &options.spec, &options.fix)
         .map_err(|e| failed(e.to_string()))?;
     Ok(Repair::Repaired {
         output: fixed.output,

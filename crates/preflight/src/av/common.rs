@@ -7,8 +7,8 @@ use std::path::Path;
 use ff::media::Type as Medium;
 use ffmpeg_next as ff;
 
-use crate::fix::FixError;
-use crate::plan::DecodeLimits;
+use crate::error::FixError;
+use crate::limits::DecodeLimits;
 
 pub(super) fn video_error(what: impl std::fmt::Display) -> FixError {
     FixError::Video(what.to_string())

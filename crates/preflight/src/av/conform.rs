@@ -9,12 +9,13 @@ use std::path::Path;
 use super::encode::{encode, Pass};
 use super::remux::{remux, RemuxError};
 use super::scenes::detect_scenes;
+use crate::error::FixError;
 use crate::facts::VideoFacts;
-use crate::fix::{Action, FixError};
 use crate::plan::video::{
     budget_bitrate, choose_window, keyframe_cut_range, AudioPlan, Mode, RateControl, Target,
     VideoPlan, Window, AUDIO_BITRATE, AUDIO_RATE,
 };
+use crate::plan::Action;
 use crate::spec::{Spec, SECOND_US};
 
 /// Encode attempts under a byte limit before giving up.

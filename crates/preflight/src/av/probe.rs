@@ -14,7 +14,7 @@ use ffmpeg_next as ff;
 use super::common::{is_cover_art, main_video_stream};
 use crate::error::ProbeError;
 use crate::facts::{Container, VideoFacts};
-use crate::probe::sniff;
+use crate::sniff;
 
 /// Demuxers we accept for files whose first bytes we do not know. Anything else
 /// that FFmpeg opens (a text file as `tty`, a still picture as `image2`, raw

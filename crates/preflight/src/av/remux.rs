@@ -8,7 +8,7 @@ use ffmpeg_next as ff;
 use super::common::{
     audio_stream, from_us, open_input, read_packet, to_us, video_error, video_stream,
 };
-use crate::fix::FixError;
+use crate::error::FixError;
 
 pub(super) enum RemuxError {
     /// No keyframe gives a length within the limits: the caller re-encodes.

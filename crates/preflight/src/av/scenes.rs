@@ -11,9 +11,9 @@ use super::common::{
     is_damage, open_input, read_packet, start_time_us, to_us, video_decoder, video_error,
     video_stream, DamageCount, FrameBudget,
 };
+use crate::error::FixError;
 use crate::facts::Scenes;
-use crate::fix::FixError;
-use crate::plan::DecodeLimits;
+use crate::limits::DecodeLimits;
 
 const THUMB_W: u32 = 64;
 const THUMB_H: u32 = 36;

@@ -8,11 +8,10 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
-use super::heif;
-use super::Raster;
+use super::{heif, is_rgb_icc, too_large, Raster};
+use crate::error::FixError;
 use crate::facts::{ImageFacts, ImageFormat};
-use crate::fix::FixError;
-use crate::probe::MAX_IMAGE_PIXELS;
+use crate::limits::MAX_IMAGE_PIXELS;
 
 /// Bytes the `image` decoders may allocate in all: an 8-bit RGBA picture at the
 /// pixel limit (deeper pictures get proportionally fewer pixels).
@@ -29,15 +28,6 @@ pub(crate) fn image_format(format: ImageFormat) -> Option<image::ImageFormat> {
         ImageFormat::Tiff => image::ImageFormat::Tiff,
         ImageFormat::Heif | ImageFormat::Avif => return None,
     })
-}
-
-pub(crate) fn too_large(width: u32, height: u32) -> Option<FixError> {
-    let pixels = width as u64 * height as u64;
-    (pixels > MAX_IMAGE_PIXELS).then_some(FixError::Probe(crate::error::ProbeError::TooLarge {
-        width: width as u64,
-        height: height as u64,
-        limit: MAX_IMAGE_PIXELS,
-    }))
 }
 
 fn decode_error(err: image::ImageError) -> FixError {
@@ -94,9 +84,4 @@ pub(crate) fn into_raster(img: DynamicImage, icc: Option<Vec<u8>>) -> Raster {
             icc,
         }
     }
-}
-
-/// An ICC profile for RGB data (a CMYK profile must not follow converted pixels).
-pub(crate) fn is_rgb_icc(profile: &[u8]) -> bool {
-    profile.len() >= 128 && &profile[16..20] == b"RGB "
 }

@@ -8,7 +8,7 @@ use image::{ExtendedColorType, ImageEncoder};
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 use super::Raster;
-use crate::fix::FixError;
+use crate::error::FixError;
 use crate::plan::image::{OutputFormat, JPEG_MAX_SIDE};
 
 /// The quality used when the budget allows it: visually lossless for photos.

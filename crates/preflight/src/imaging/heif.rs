@@ -8,11 +8,10 @@ use std::path::Path;
 
 use libheif_rs::{ColorSpace, HeifContext, ImageHandle, LibHeif, RgbChroma};
 
-use super::decode::{is_rgb_icc, too_large};
-use super::Raster;
+use super::{is_rgb_icc, too_large, Raster};
+use crate::error::FixError;
 use crate::error::ProbeError;
 use crate::facts::ColorModel;
-use crate::fix::FixError;
 
 /// Largest HEIF/AVIF file read into memory (phone pictures are a few MB).
 const MAX_FILE_BYTES: u64 = 1 << 30;

@@ -2,21 +2,23 @@
 //! [`ImagePlan`] decided beforehand from the facts alone:
 //! decode (upright, 8-bit) → flatten → resize → pad → encode within the budget.
 
-pub(crate) mod decode;
+mod decode;
 mod encode;
-pub(crate) mod heif;
+mod heif;
 mod pad;
+mod probe;
 mod resize;
-pub mod stages;
+pub(crate) mod stages;
+
+pub(crate) use probe::probe_image;
 
 use std::borrow::Cow;
 use std::path::Path;
 
-use crate::check::check_image;
-use crate::facts::{ColorModel, ImageFacts, MediaFacts};
-use crate::fix::FixError;
+use crate::error::FixError;
+use crate::facts::{ColorModel, ImageFacts};
 use crate::plan::image::{fit, ImagePlan, Layout, OutputFormat};
-use crate::plan::{FixOptions, PadFill};
+use crate::plan::PadFill;
 use crate::spec::Spec;
 
 /// Decoded pixels: 8-bit RGB (3 channels) or RGBA (4), rows top to bottom.
@@ -28,6 +30,16 @@ pub(crate) struct Raster {
     pub data: Vec<u8>,
     /// An RGB ICC profile to carry into the output.
     pub icc: Option<Vec<u8>>,
+}
+
+/// The pixel-limit error for a `width` × `height` picture over it.
+pub(crate) fn too_large(width: u32, height: u32) -> Option<FixError> {
+    crate::limits::image_too_large(width, height).map(FixError::Probe)
+}
+
+/// An ICC profile for RGB data (a CMYK profile must not follow converted pixels).
+pub(crate) fn is_rgb_icc(profile: &[u8]) -> bool {
+    profile.len() >= 128 && &profile[16..20] == b"RGB "
 }
 
 impl Raster {
@@ -228,27 +240,15 @@ pub fn execute(
     Ok(())
 }
 
-/// The bytes of a compliant version of the image at `path`: the file's own
-/// bytes when it already is, else repaired in memory.
-pub fn compliant_bytes(
-    path: &Path,
+/// Carries out `plan` on the picture at `input` in memory: the bytes of the
+/// output, and its facts (known from what was encoded, not probed again).
+pub(crate) fn render_to_memory(
+    input: &Path,
+    facts: &ImageFacts,
+    plan: &ImagePlan,
     spec: &Spec,
-    options: &FixOptions,
-) -> Result<Vec<u8>, FixError> {
-    let facts = match crate::probe::probe(path)? {
-        MediaFacts::Image(f) => f,
-        MediaFacts::Video(_) => {
-            return Err(FixError::Image(
-                "this is a video; base64 is for reference images".into(),
-            ))
-        }
-    };
-    let plan = crate::plan::image::plan_image(&facts, spec, options);
-    if plan.is_copy() {
-        return Ok(std::fs::read(path)?);
-    }
-    let rendered = render(path, &facts, &plan, spec)?;
-    // The same check `fix` makes on its outputs, from what was written.
+) -> Result<(Vec<u8>, ImageFacts), FixError> {
+    let rendered = render(input, facts, plan, spec)?;
     let after = ImageFacts {
         format: rendered.format.image_format(),
         stored_width: rendered.width,
@@ -261,11 +261,7 @@ pub fn compliant_bytes(
         color_model: ColorModel::Rgb,
         orientation: 1,
     };
-    let report = check_image(&after, spec);
-    if !report.ok() {
-        return Err(FixError::StillNotCompliant(report.violations));
-    }
-    Ok(rendered.bytes)
+    Ok((rendered.bytes, after))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use fast_image_resize::FilterType;
 
 use super::resize::resize_with;
 use super::Raster;
-use crate::fix::FixError;
+use crate::error::FixError;
 use crate::plan::image::Layout;
 use crate::plan::PadFill;
 

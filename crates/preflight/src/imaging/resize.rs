@@ -6,7 +6,7 @@ use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
 use super::Raster;
-use crate::fix::FixError;
+use crate::error::FixError;
 
 fn pixel_type(channels: u8) -> PixelType {
     if channels == 4 {

@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use super::{decode, encode, pad, resize, Raster};
-use crate::facts::MediaFacts;
-use crate::fix::FixError;
+use crate::error::FixError;
+use crate::facts::ImageFacts;
 use crate::plan::image::Layout;
 use crate::plan::PadFill;
 
@@ -16,10 +16,12 @@ use crate::plan::PadFill;
 pub struct Picture(Raster);
 
 impl Picture {
+    /// Width in pixels.
     pub fn width(&self) -> u32 {
         self.0.width
     }
 
+    /// Height in pixels.
     pub fn height(&self) -> u32 {
         self.0.height
     }
@@ -30,13 +32,10 @@ impl Picture {
     }
 }
 
-/// Probes and decodes the picture at `path`, turned upright by its EXIF
-/// orientation, under the same pixel limit as `fix`.
-pub fn decode(path: &Path) -> Result<Picture, FixError> {
-    match crate::probe::probe(path)? {
-        MediaFacts::Image(facts) => Ok(Picture(decode::decode(path, &facts)?)),
-        MediaFacts::Video(_) => Err(FixError::Image("this is a video, not a picture".into())),
-    }
+/// Decodes the picture at `path` (whose `facts` were probed), turned upright by
+/// its EXIF orientation, under the same pixel limit as `fix`.
+pub fn decode(path: &Path, facts: &ImageFacts) -> Result<Picture, FixError> {
+    decode::decode(path, facts).map(Picture)
 }
 
 /// `picture` scaled to `width` × `height` (Lanczos3 down, bicubic up).

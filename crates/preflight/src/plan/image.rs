@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{FixOptions, PadFill, Step};
 use crate::check::{check_image, Report};
 use crate::facts::{ColorModel, ImageFacts, ImageFormat};
-use crate::probe::MAX_IMAGE_PIXELS;
+use crate::limits::MAX_IMAGE_PIXELS;
 use crate::rule::Rule;
 use crate::spec::{ImageRules, Spec};
 

@@ -10,8 +10,32 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::facts::MediaFacts;
+pub use crate::limits::DecodeLimits;
 use crate::rule::Rule;
 use crate::spec::Spec;
+
+/// What happened to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Already compliant: copied byte for byte.
+    Copied,
+    /// Streams kept, container rewritten (and possibly cut at a keyframe).
+    Remuxed,
+    /// Decoded and encoded again.
+    Reencoded,
+}
+
+impl Action {
+    /// The word used in `fix` output and the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Copied => "copied",
+            Action::Remuxed => "remuxed",
+            Action::Reencoded => "reencoded",
+        }
+    }
+}
 
 /// One operation, and why it is there.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -151,6 +175,7 @@ pub enum ExtendMode {
 /// The user's choices for a repair. Every field has a default that serves most
 /// users; see `preflight fix --help`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FixOptions {
     /// What fills bars added to reach an allowed aspect ratio.
     pub pad: PadFill,
@@ -168,40 +193,6 @@ pub struct FixOptions {
     pub video_threads: usize,
     /// Bounds on what decoding one video may cost.
     pub limits: DecodeLimits,
-}
-
-/// Bounds on the work and memory one video may cost, whatever its headers
-/// claim. Files come from strangers: a picture size, a frame count or a
-/// timestamp can be made up, and one file must not stall or exhaust a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct DecodeLimits {
-    /// Largest picture decoded, width × height. The default, 40 MP, takes
-    /// DCI 8K (8192×4320 = 35.4 MP); one such frame is ~53 MB in 4:2:0.
-    pub max_video_pixels: u64,
-    /// Most frames one decode pass reads: a cut scan, or one encode attempt
-    /// (frames from the keyframe before the window included). Timestamps that
-    /// never advance would otherwise keep a pass decoding to the end of any
-    /// file. The default is 2 hours at 30 fps.
-    pub max_decoded_frames: u64,
-    /// How much of a video the cut scan (`--segment auto`, `check --deep`)
-    /// reads from its start. Past it the scan stops and says so; the window is
-    /// then chosen in what was scanned.
-    pub max_scan_us: u64,
-    /// Memory for the frames held to lengthen a clip shorter than the minimum
-    /// (`--extend loop|pingpong`). Past it the repair fails and names
-    /// `--extend freeze`, which holds one frame.
-    pub max_held_bytes: u64,
-}
-
-impl Default for DecodeLimits {
-    fn default() -> Self {
-        DecodeLimits {
-            max_video_pixels: 40_000_000,
-            max_decoded_frames: 2 * 3600 * 30,
-            max_scan_us: 10 * 60 * 1_000_000,
-            max_held_bytes: 1 << 30,
-        }
-    }
 }
 
 impl Default for FixOptions {

@@ -10,7 +10,7 @@ use super::super::common::{from_us, is_damage, to_us, video_error, DamageCount};
 use super::filter_graph;
 use super::filters::{audio_buffer_args, audio_filters};
 use super::packets::{add_encoder, PacketOut};
-use crate::fix::FixError;
+use crate::error::FixError;
 use crate::plan::video::AUDIO_RATE;
 
 /// The sound side of a pass: decoder, filter graph, and the filtered frames

@@ -25,7 +25,7 @@ use super::common::{
     audio_stream, from_us, is_damage, open_input, read_packet, start_time_us, to_us, video_decoder,
     video_error, video_stream, DamageCount,
 };
-use crate::fix::FixError;
+use crate::error::FixError;
 use crate::plan::video::{AudioPlan, RateControl, Target};
 use audio::{open_aac, AudioEncoder, AudioInput};
 use video::{border_colour, open_x264, source, video_graph, VideoEncoder, VideoOut};

@@ -6,7 +6,7 @@
 use ffmpeg_next as ff;
 
 use super::super::common::{is_damage, video_error};
-use crate::fix::FixError;
+use crate::error::FixError;
 
 /// Adds a `kind` ("video", "audio") stream for `codec` to `octx` and opens
 /// its encoder with time base `tb`: `open` sets up the fresh codec context

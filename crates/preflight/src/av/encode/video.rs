@@ -9,7 +9,7 @@ use super::super::common::{video_error, FrameBudget};
 use super::filter_graph;
 use super::filters::{video_buffer_args, video_filters};
 use super::packets::{add_encoder, PacketOut};
-use crate::fix::FixError;
+use crate::error::FixError;
 use crate::plan::video::{Geometry, RateControl, Target, X264_PRESET};
 use crate::plan::{ExtendMode, PadFill};
 

@@ -1,4 +1,4 @@
-//! Small helpers shared by the integration tests: the binary, fixtures, and the
+//! Small helpers shared by the CLI's tests: the binary, fixtures, and the
 //! independent tools (ffprobe, ImageMagick) the outputs are checked with.
 #![allow(dead_code)]
 
@@ -80,4 +80,25 @@ pub fn fixtures_in(dir: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// Every file below `dir`, hidden temporary files included, sorted; the
+/// fixer's own manifest folder (`.preflight`) is not an output and is left out.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.file_name().is_some_and(|n| n == ".preflight") {
+                continue;
+            }
+            if p.is_dir() {
+                all.extend(files_below(&p));
+            } else {
+                all.push(p);
+            }
+        }
+    }
+    all.sort();
+    all
 }

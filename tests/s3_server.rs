@@ -2,9 +2,8 @@
 //! checks SigV4 signatures, presigned links and their expiry included) over
 //! s3s-fs (objects in a temp folder), on a tokio runtime in a background
 //! thread. Every request is counted.
-#![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -122,9 +121,5 @@ impl S3Server {
         walk(&base, &base, &mut out);
         out.sort();
         out
-    }
-
-    pub fn object_path(&self, key: &str) -> PathBuf {
-        self.root.path().join(&self.bucket).join(key)
     }
 }

@@ -1,5 +1,9 @@
 //! Identifying a file by its first bytes, and reading the few header fields the
 //! decoders do not expose. Pure functions over byte slices and bounded readers.
+//!
+//! Below [`probe`](mod@crate::probe), which uses it to choose a prober. Public for
+//! the fuzz targets, which feed these parsers arbitrary bytes, and for tools
+//! that sort files before probing them ([`probe::sniff_file`](crate::probe::sniff_file)).
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -8,7 +12,9 @@ use crate::facts::{ColorModel, Container, ImageFormat};
 /// What the first bytes say a file is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sniffed {
+    /// An image format this crate decodes.
     Image(ImageFormat),
+    /// A video container.
     Video(Container),
     /// Not one of the signatures we know; FFmpeg may still recognise it.
     Unknown,
@@ -25,6 +31,8 @@ const AVIF_BRANDS: &[&[u8; 4]] = &[b"avif", b"avis"];
 /// Top-level atoms an old QuickTime file may start with instead of `ftyp`.
 const QUICKTIME_FIRST_ATOMS: &[&[u8; 4]] = &[b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"];
 
+/// What `head` (the first [`SNIFF_LEN`] bytes of a file, or fewer) says the
+/// file is.
 pub fn sniff(head: &[u8]) -> Sniffed {
     let starts = |sig: &[u8]| head.len() >= sig.len() && &head[..sig.len()] == sig;
     if starts(&[0xFF, 0xD8, 0xFF]) {
@@ -96,6 +104,7 @@ fn sniff_ftyp(head: &[u8]) -> Sniffed {
 /// What the top-level boxes of an MP4/MOV file say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoxLayout {
+    /// Whether `moov` comes before `mdat`; `None` when either is missing.
     pub moov_first: Option<bool>,
     /// A box that claims more bytes than the file has.
     pub truncated: Option<String>,

@@ -1,5 +1,6 @@
-//! Image headers through the `image` crate's decoders, which read only what
-//! they need for size, colour type and orientation.
+//! Image facts from headers, beside the decoders that will read the pixels:
+//! the `image` crate's decoders read only what they need for size, colour type
+//! and orientation; HEIF and AVIF go through libheif.
 
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
@@ -7,18 +8,21 @@ use std::path::Path;
 
 use image::{ExtendedColorType, ImageDecoder, ImageReader};
 
-use super::sniff;
-use super::MAX_IMAGE_PIXELS;
+use super::{decode, heif};
 use crate::error::ProbeError;
 use crate::facts::{ColorModel, ImageFacts, ImageFormat};
+use crate::limits::{image_too_large, MAX_IMAGE_PIXELS};
+use crate::sniff;
 
-pub(super) fn probe_image(
+/// Facts about the picture at `path`, which sniffing found to be `format`
+/// (`head`: its first bytes; `bytes`: its size).
+pub(crate) fn probe_image(
     path: &Path,
     format: ImageFormat,
     head: &[u8],
     bytes: u64,
 ) -> Result<ImageFacts, ProbeError> {
-    let Some(image_format) = crate::imaging::decode::image_format(format) else {
+    let Some(image_format) = decode::image_format(format) else {
         return probe_heif(path, format, bytes);
     };
     let file = File::open(path)?;
@@ -31,12 +35,8 @@ pub(super) fn probe_image(
             "header gives an empty size {stored_width}x{stored_height}"
         )));
     }
-    if stored_width as u64 * stored_height as u64 > MAX_IMAGE_PIXELS {
-        return Err(ProbeError::TooLarge {
-            width: stored_width as u64,
-            height: stored_height as u64,
-            limit: MAX_IMAGE_PIXELS,
-        });
+    if let Some(err) = image_too_large(stored_width, stored_height) {
+        return Err(err);
     }
     let original = decoder.original_color_type();
     let has_alpha = decoder.color_type().has_alpha();
@@ -103,13 +103,9 @@ fn alpha_is_used(path: &Path, format: image::ImageFormat) -> Result<bool, ProbeE
 /// mirroring itself: the size reported is the displayed one and there is no
 /// EXIF orientation left to honour.
 fn probe_heif(path: &Path, format: ImageFormat, bytes: u64) -> Result<ImageFacts, ProbeError> {
-    let header = crate::imaging::heif::probe(path)?;
-    if header.width as u64 * header.height as u64 > MAX_IMAGE_PIXELS {
-        return Err(ProbeError::TooLarge {
-            width: header.width as u64,
-            height: header.height as u64,
-            limit: MAX_IMAGE_PIXELS,
-        });
+    let header = heif::probe(path)?;
+    if let Some(err) = image_too_large(header.width, header.height) {
+        return Err(err);
     }
     Ok(ImageFacts {
         format,
