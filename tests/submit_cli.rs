@@ -1097,3 +1097,55 @@ fn batch_shards_split_the_pairs() {
     assert_eq!(total, 8, "every pair in exactly one shard");
     assert_eq!(env.fake.posts().len(), 8);
 }
+
+#[test]
+fn the_fake_fails_a_task_whose_link_serves_no_media() {
+    let env = Env::new("kling");
+    let r = env.run(&[
+        "submit",
+        "--image",
+        &cdn("p.jpg"),
+        "--video",
+        &cdn("missing.txt"),
+        "--wait",
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("cannot fetch the video") && r.stderr.contains("HTTP 404"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn image_link_uploads_the_image_where_base64_would_do() {
+    let env = Env::with_store("kling");
+    let image = fixture("images/portrait_720x1280_ok.jpg");
+    let r = env.run(&[
+        "submit",
+        "--image",
+        &image,
+        "--video",
+        &cdn("dance.mp4"),
+        "--upload",
+        "s3://media/links",
+        "--image-link",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let sent = env.fake.posts()[0].json()["image_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sent.starts_with(&format!("{}/media/links/", env.s3().endpoint)));
+    let fetched = env.fake.fetched();
+    let image_fetch = fetched.iter().find(|f| f.field == "image").unwrap();
+    assert_eq!(
+        image_fetch.bytes,
+        std::fs::read(&image).unwrap(),
+        "served as is"
+    );
+    assert_eq!(
+        env.s3().objects().len(),
+        1,
+        "only the image: the video was a link"
+    );
+}
