@@ -46,6 +46,18 @@ pub struct TaskRecord {
 }
 
 impl TaskRecord {
+    /// The error for a row whose create got no clear answer (status `unknown`).
+    pub fn unknown(&self, provider: preflight::Provider) -> SubmitError {
+        SubmitError::Unknown {
+            provider,
+            row: self.id,
+            why: self
+                .message
+                .clone()
+                .unwrap_or_else(|| "got no clear answer earlier".into()),
+        }
+    }
+
     /// The id to show and to query with: the provider's, else the external one.
     pub fn display_id(&self) -> String {
         self.task_id

@@ -196,14 +196,7 @@ fn earlier_task(journal: &Journal, inputs: &Inputs) -> Result<Option<TaskRecord>
     };
     match row.status.as_str() {
         state::SENDING => Ok(None),
-        state::UNKNOWN => Err(SubmitError::Unknown {
-            provider: inputs.provider,
-            row: row.id,
-            why: row
-                .message
-                .clone()
-                .unwrap_or_else(|| "got no clear answer earlier".into()),
-        }),
+        state::UNKNOWN => Err(row.unknown(inputs.provider)),
         _ => Ok(Some(row)),
     }
 }

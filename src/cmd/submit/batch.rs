@@ -338,11 +338,7 @@ impl Worker<'_> {
             return Ok(());
         }
         if row.status == state::UNKNOWN {
-            return Err(SubmitError::Unknown {
-                provider: pair.provider,
-                row: row.id,
-                why: row.message.clone().unwrap_or_default(),
-            });
+            return Err(row.unknown(pair.provider));
         }
         let task = flow::wait(client, &journal, &row, &self.settings.timing, &mut notify)?;
         o.result = match self.out {
