@@ -7,11 +7,24 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use fake::{CreateStep, Fake};
+use crate::s3_server as s3;
+use fake::{cdn, CreateStep, Fake};
 use serde_json::Value;
 
 const KEY: &str = "sk-cli-SECRET-77e1b2";
-const VIDEO_URL: &str = "https://cdn.example.com/dance.mp4";
+const S3_ACCESS: &str = "AKIDPREFLIGHTTEST";
+const S3_SECRET: &str = "s3-SECRET-9d2f6c0a7b";
+
+/// No `X-Amz-Signature=` followed by a real (hex) value.
+fn assert_no_signature(text: &str) {
+    for (i, _) in text.match_indices("X-Amz-Signature=") {
+        let value: String = text[i + 16..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect();
+        assert!(value.len() < 16, "a signature leaked: {}", &text[i..]);
+    }
+}
 
 fn fixture(rel: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -26,6 +39,7 @@ struct Env {
     tmp: tempfile::TempDir,
     provider: &'static str,
     extra: Vec<(String, String)>,
+    s3: Option<s3::S3Server>,
 }
 
 impl Env {
@@ -37,7 +51,26 @@ impl Env {
             tmp: tempfile::tempdir().unwrap(),
             provider,
             extra: Vec::new(),
+            s3: None,
         }
+    }
+
+    /// The same, with an S3 server on loopback and its credentials in the environment.
+    fn with_store(provider: &'static str) -> Env {
+        let mut env = Env::new(provider);
+        let s3 = s3::S3Server::start("media", S3_ACCESS, S3_SECRET);
+        env.extra.extend([
+            ("AWS_ENDPOINT_URL".to_string(), s3.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID".to_string(), S3_ACCESS.to_string()),
+            ("AWS_SECRET_ACCESS_KEY".to_string(), S3_SECRET.to_string()),
+            ("AWS_REGION".to_string(), "eu-west-3".to_string()),
+        ]);
+        env.s3 = Some(s3);
+        env
+    }
+
+    fn s3(&self) -> &s3::S3Server {
+        self.s3.as_ref().expect("an S3 server")
     }
 
     fn journal(&self) -> PathBuf {
@@ -63,6 +96,26 @@ impl Env {
             c.env(k, v);
         }
         c
+    }
+
+    /// Start a run in the background and return once the provider has made
+    /// `tasks` tasks, so the caller can kill it mid-way.
+    fn spawn_until_tasks(&self, args: &[&str], tasks: usize) -> std::process::Child {
+        let child = self
+            .cmd(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while self.fake.tasks_created() < tasks {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the tasks never arrived"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child
     }
 
     fn run(&self, args: &[&str]) -> Run {
@@ -94,22 +147,48 @@ impl Run {
         }
     }
     fn assert_no_key(&self, env: &Env) {
-        assert!(
-            !self.stdout.contains(KEY) && !self.stderr.contains(KEY),
-            "key printed"
-        );
+        let secrets = env.secrets();
+        for secret in &secrets {
+            assert!(
+                !self.stdout.contains(secret.as_str()) && !self.stderr.contains(secret.as_str()),
+                "secret printed: {secret}"
+            );
+        }
+        assert_no_signature(&self.stdout);
+        assert_no_signature(&self.stderr);
         for name in [
             "journal.sqlite3",
             "journal.sqlite3-wal",
             "journal.sqlite3-journal",
+            "report.json",
         ] {
             if let Ok(bytes) = std::fs::read(env.tmp.path().join(name)) {
-                assert!(
-                    !bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()),
-                    "key in {name}"
-                );
+                for secret in &secrets {
+                    assert!(
+                        !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                        "secret in {name}"
+                    );
+                }
+                assert_no_signature(&String::from_utf8_lossy(&bytes));
             }
         }
+    }
+}
+
+impl Env {
+    /// The provider key, the storage secret, and every signature the provider was given.
+    fn secrets(&self) -> Vec<String> {
+        let mut out = vec![KEY.to_string(), S3_SECRET.to_string()];
+        for post in self.fake.posts() {
+            for (i, _) in post.body.match_indices("X-Amz-Signature=") {
+                let sig: String = post.body[i + 16..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_hexdigit())
+                    .collect();
+                out.push(sig);
+            }
+        }
+        out
     }
 }
 
@@ -143,7 +222,7 @@ fn submit_wait_download_end_to_end_without_leaking_the_key() {
         "--image",
         &image,
         "--video",
-        VIDEO_URL,
+        &cdn("dance.mp4"),
         "--mode",
         "pro",
         "--keep-sound",
@@ -193,9 +272,9 @@ fn repeated_command_returns_the_existing_task_and_status_refreshes_it() {
         "-p",
         "novita",
         "--image",
-        "https://cdn.example.com/p.jpg",
+        &cdn("p.jpg"),
         "--video",
-        VIDEO_URL,
+        &cdn("dance.mp4"),
     ];
     let first = env.run(&args);
     assert_eq!(first.code, 0, "{first:?}");
@@ -225,35 +304,49 @@ fn repeated_command_returns_the_existing_task_and_status_refreshes_it() {
 }
 
 #[test]
-fn non_compliant_image_is_refused_before_any_request_unless_forced() {
+fn non_compliant_image_is_repaired_refused_with_no_fix_or_sent_with_force() {
     let env = Env::new("kling");
     let tiny = fixture("images/tiny_200x150.png");
-    let r = env.run(&["submit", "--image", &tiny, "--video", VIDEO_URL]);
+    let video = cdn("dance.mp4");
+    let r = env.run(&["submit", "--image", &tiny, "--video", &video, "--no-fix"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
         r.stderr.contains("image.width.min") && r.stderr.contains("preflight fix"),
         "{r:?}"
     );
     assert!(env.fake.requests().is_empty());
-    let r = env.run(&["submit", "--image", &tiny, "--video", VIDEO_URL, "--force"]);
+    let r = env.run(&["submit", "--image", &tiny, "--video", &video, "--force"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(env.fake.posts().len(), 1);
+    // By default the image is repaired into the cache and the repaired copy sent.
+    let r = env.run(&[
+        "submit", "--image", &tiny, "--video", &video, "--prompt", "x",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("tiny_200x150.png") && r.stderr.contains(".cache/preflight"),
+        "{r:?}"
+    );
+    use base64::Engine;
+    let body = env.fake.posts()[1].json();
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(body["image_url"].as_str().unwrap())
+        .unwrap();
+    assert_ne!(
+        sent,
+        std::fs::read(&tiny).unwrap(),
+        "the repaired copy was sent"
+    );
 }
 
 #[test]
-fn local_video_or_aihubmax_local_image_needs_a_public_url() {
+fn local_inputs_that_must_be_links_need_an_upload_store() {
     let env = Env::new("kling");
     let video = fixture("videos/ok_720x1280_5s.mp4");
-    let r = env.run(&[
-        "submit",
-        "--image",
-        "https://cdn.example.com/p.jpg",
-        "--video",
-        &video,
-    ]);
+    let r = env.run(&["submit", "--image", &cdn("p.jpg"), "--video", &video]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
-        r.stderr.contains("public URL") && r.stderr.contains("preflight check"),
+        r.stderr.contains("no upload store") && r.stderr.contains("--upload s3://"),
         "{r:?}"
     );
     let env = Env::new("aihubmax");
@@ -264,10 +357,10 @@ fn local_video_or_aihubmax_local_image_needs_a_public_url() {
         "--image",
         &fixture("images/portrait_720x1280_ok.jpg"),
         "--video",
-        VIDEO_URL,
+        &cdn("dance.mp4"),
     ]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("only a public URL"), "{r:?}");
+    assert!(r.stderr.contains("--upload-cmd"), "{r:?}");
     assert!(env.fake.requests().is_empty());
 }
 
@@ -280,9 +373,9 @@ fn missing_key_is_a_clear_usage_error() {
             "-p",
             "highway",
             "--image",
-            "https://cdn.example.com/p.jpg",
+            &cdn("p.jpg"),
             "--video",
-            VIDEO_URL,
+            &cdn("dance.mp4"),
         ])
         .env_remove("HIGHWAY_API_KEY")
         .output()
@@ -303,24 +396,11 @@ fn crash_between_create_and_record_never_creates_a_second_task() {
         "-p",
         "powertokens",
         "--image",
-        "https://cdn.example.com/p.jpg",
+        &cdn("p.jpg"),
         "--video",
-        VIDEO_URL,
+        &cdn("dance.mp4"),
     ];
-    let mut child = env
-        .cmd(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while env.fake.tasks_created() == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "create never arrived"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut child = env.spawn_until_tasks(&args, 1);
     // The provider has made the task; the client dies before hearing of it.
     child.kill().unwrap();
     child.wait().unwrap();
@@ -350,9 +430,9 @@ fn timeout_after_create_without_external_ids_is_never_recreated() {
         "-p",
         "highway",
         "--image",
-        "https://cdn.example.com/p.jpg",
+        &cdn("p.jpg"),
         "--video",
-        VIDEO_URL,
+        &cdn("dance.mp4"),
     ];
     let r = env.run(&args);
     assert_eq!(r.code, 1, "{r:?}");
@@ -395,9 +475,9 @@ fn journal_defaults_to_the_data_folder_and_base_url_flag_wins() {
             "-p",
             "novita",
             "--image",
-            "https://cdn.example.com/p.jpg",
+            &cdn("p.jpg"),
             "--video",
-            VIDEO_URL,
+            &cdn("dance.mp4"),
             "--base-url",
             &env.fake.base,
         ])
@@ -426,9 +506,9 @@ fn status_of_a_task_outside_the_journal_needs_a_provider() {
         "-p",
         "aihubmax",
         "--image",
-        "https://cdn.example.com/p.jpg",
+        &cdn("p.jpg"),
         "--video",
-        VIDEO_URL,
+        &cdn("dance.mp4"),
         "--journal",
         "other.sqlite3",
     ]);
@@ -440,4 +520,632 @@ fn status_of_a_task_outside_the_journal_needs_a_provider() {
     ]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("queued"), "{r:?}");
+}
+
+/// A raw phone clip, made once per run: 3.5 s of HEVC in a .mov, stored
+/// 640x360 with a 90° rotation flag, AAC sound. Not H.264, rotated: `fix`
+/// would re-encode it.
+fn raw_clip() -> PathBuf {
+    static CLIP: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CLIP.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("submit-media");
+        std::fs::create_dir_all(&dir).unwrap();
+        let clip = dir.join("phone_hevc_rotated.mov");
+        if !clip.exists() {
+            let encoded = dir.join(format!("encoded-{}.mov", std::process::id()));
+            let part = dir.join(format!("part-{}.mov", std::process::id()));
+            let ffmpeg = |args: &[&str], out: &std::path::Path| {
+                let status = Command::new("ffmpeg")
+                    .args(["-v", "error", "-y"])
+                    .args(args)
+                    .arg(out)
+                    .status()
+                    .expect("ffmpeg");
+                assert!(status.success(), "ffmpeg {args:?}");
+            };
+            ffmpeg(
+                &[
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "testsrc2=size=640x360:rate=30",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "sine=frequency=440:sample_rate=44100",
+                    "-t",
+                    "3.5",
+                    "-c:v",
+                    "libx265",
+                    "-preset",
+                    "ultrafast",
+                    "-x265-params",
+                    "log-level=none",
+                    "-tag:v",
+                    "hvc1",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-c:a",
+                    "aac",
+                    "-shortest",
+                ],
+                &encoded,
+            );
+            // The rotation flag sticks only on a stream copy (FFmpeg 5).
+            let input = encoded.display().to_string();
+            ffmpeg(
+                &["-i", &input, "-c", "copy", "-metadata:s:v:0", "rotate=90"],
+                &part,
+            );
+            let _ = std::fs::remove_file(&encoded);
+            std::fs::rename(&part, &clip).unwrap();
+        }
+        clip
+    })
+    .clone()
+}
+
+fn ffprobe(path: &std::path::Path) -> Value {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    assert!(out.status.success(), "ffprobe {}", path.display());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What the fake provider fetched from a link: H.264 yuv420p in MP4, upright
+/// 360x640, no rotation flag, moov before mdat.
+fn assert_compliant_mp4(bytes: &[u8], dir: &std::path::Path) {
+    let path = dir.join("fetched.mp4");
+    std::fs::write(&path, bytes).unwrap();
+    let p = ffprobe(&path);
+    assert!(
+        p["format"]["format_name"].as_str().unwrap().contains("mp4"),
+        "{p}"
+    );
+    let v = p["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .unwrap();
+    assert_eq!(v["codec_name"], "h264", "{v}");
+    assert_eq!(v["pix_fmt"], "yuv420p", "{v}");
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(360), Some(640)),
+        "{v}"
+    );
+    let rotation = v["side_data_list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["rotation"].as_i64())
+        .find(|r| *r != 0);
+    assert_eq!(rotation, None, "{v}");
+    let at = |tag: &[u8]| bytes.windows(4).position(|w| w == tag).unwrap();
+    assert!(at(b"moov") < at(b"mdat"), "faststart");
+}
+
+fn raw_pair_args<'a>(
+    provider: &'a str,
+    heic: &'a str,
+    clip: &'a str,
+    out: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "submit",
+        "-p",
+        provider,
+        "--image",
+        heic,
+        "--video",
+        clip,
+        "--upload",
+        "s3://media/runs",
+        "--wait",
+        "--out",
+        out,
+    ]
+}
+
+/// One command from a raw phone clip and a HEIC photo to a downloaded result;
+/// the same command again sends nothing.
+fn raw_files_to_result(provider: &'static str) {
+    let env = Env::with_store(provider);
+    let out = env.tmp.path().join("results");
+    let heic = fixture("images/heic_720x1280.heic");
+    let clip = raw_clip().display().to_string();
+    let args = raw_pair_args(provider, &heic, &clip, out.to_str().unwrap());
+    let r = env.run(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(&format!("created {provider} task")),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains("saved ") && r.stderr.contains("reencoded"),
+        "{r:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        1,
+        "one result downloaded"
+    );
+
+    let fetched = env.fake.fetched();
+    let video = fetched
+        .iter()
+        .find(|f| f.field == "video")
+        .expect("video fetched");
+    assert_eq!(
+        (video.status, &video.problem),
+        (200, &None),
+        "{:?}",
+        video.url
+    );
+    assert!(video
+        .url
+        .starts_with(&format!("{}/media/runs/", env.s3().endpoint)));
+    assert_compliant_mp4(&video.bytes, env.tmp.path());
+    let body = env.fake.posts()[0].json();
+    let links_only = provider == "aihubmax";
+    let image_bytes = if links_only {
+        let image = fetched
+            .iter()
+            .find(|f| f.field == "image")
+            .expect("image fetched");
+        assert_eq!((image.status, &image.problem), (200, &None));
+        image.bytes.clone()
+    } else {
+        use base64::Engine;
+        let field = if provider == "novita" || provider == "highway" {
+            "image"
+        } else {
+            "image_url"
+        };
+        let text = body[field].as_str().unwrap();
+        assert!(
+            !text.starts_with("data:") && !text.starts_with("http"),
+            "raw base64"
+        );
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap()
+    };
+    let jpeg = env.tmp.path().join("sent.jpg");
+    std::fs::write(&jpeg, &image_bytes).unwrap();
+    let p = ffprobe(&jpeg);
+    assert_eq!(
+        p["streams"][0]["codec_name"], "mjpeg",
+        "the HEIC went as JPEG: {p}"
+    );
+
+    let objects = env.s3().objects();
+    assert_eq!(objects.len(), if links_only { 2 } else { 1 }, "{objects:?}");
+    assert!(objects
+        .iter()
+        .any(|o| o.starts_with("runs/") && o.ends_with(".mp4")));
+    assert_eq!(env.s3().count("PUT"), objects.len());
+    for q in env.s3().requests() {
+        // A HEAD finds nothing, then the PUT, then the provider's GET.
+        let want = if q.method == "HEAD" { 404 } else { 200 };
+        assert!(
+            q.path.starts_with("/media/runs/") && q.status == want,
+            "{q:?}"
+        );
+    }
+
+    let store_before = env.s3().requests().len();
+    let again = env.run(&args);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("already submitted"), "{again:?}");
+    assert!(
+        again.stderr.contains("(done earlier)"),
+        "no second repair: {again:?}"
+    );
+    assert_eq!(
+        env.s3().requests().len(),
+        store_before,
+        "no store request at all"
+    );
+    assert_eq!(env.fake.posts().len(), 1, "no second task");
+    assert_eq!(env.fake.tasks_created(), 1);
+}
+
+#[test]
+fn raw_files_to_result_kling() {
+    raw_files_to_result("kling");
+}
+
+#[test]
+fn raw_files_to_result_powertokens() {
+    raw_files_to_result("powertokens");
+}
+
+#[test]
+fn raw_files_to_result_novita() {
+    raw_files_to_result("novita");
+}
+
+#[test]
+fn raw_files_to_result_highway() {
+    raw_files_to_result("highway");
+}
+
+#[test]
+fn raw_files_to_result_aihubmax_with_both_inputs_as_links() {
+    raw_files_to_result("aihubmax");
+}
+
+#[test]
+fn a_store_that_refuses_or_cannot_be_reached_creates_no_task() {
+    let env = Env::with_store("novita");
+    let image = fixture("images/portrait_720x1280_ok.jpg");
+    let video = fixture("videos/ok_720x1280_5s.mp4");
+    let args = [
+        "submit",
+        "-p",
+        "novita",
+        "--image",
+        &image,
+        "--video",
+        &video,
+        "--upload",
+        "s3://media/x",
+    ];
+    let wrong = "wrong-SECRET-5e5e5e";
+    let r = Run::from(
+        env.cmd(&args)
+            .env("AWS_SECRET_ACCESS_KEY", wrong)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("refused the credentials") && r.stderr.contains("No task"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains(wrong) && !r.stdout.contains(wrong));
+    r.assert_no_key(&env);
+    let refused = env.s3().requests();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|q| q.status == 403),
+        "{refused:?}"
+    );
+    let r = Run::from(
+        env.cmd(&args)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("could not reach the store"), "{r:?}");
+    r.assert_no_key(&env);
+    assert!(env.fake.requests().is_empty(), "no provider request");
+    assert!(env.s3().objects().is_empty());
+}
+
+#[test]
+fn an_expired_link_is_signed_again_before_a_create() {
+    let env = Env::with_store("highway");
+    let image = fixture("images/portrait_720x1280_ok.jpg");
+    let video = fixture("videos/ok_720x1280_5s.mp4");
+    let run = |prompt: &str| {
+        env.run(&[
+            "submit",
+            "-p",
+            "highway",
+            "--image",
+            &image,
+            "--video",
+            &video,
+            "--upload",
+            "s3://media/x",
+            "--link-ttl",
+            "2s",
+            "--prompt",
+            prompt,
+        ])
+    };
+    assert_eq!(run("one").code, 0);
+    let first = env.fake.posts()[0].json()["video"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::thread::sleep(Duration::from_millis(2300));
+    // The store itself refuses the old link now.
+    match ureq::get(&first).call() {
+        Err(ureq::Error::Status(403, _)) => {}
+        other => panic!("the old link still works: {:?}", other.map(|r| r.status())),
+    }
+    let r = run("two");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("signed again"), "{r:?}");
+    let fetched = env.fake.fetched();
+    assert_eq!(fetched.len(), 2);
+    assert!(fetched.iter().all(|f| f.problem.is_none()), "{fetched:?}");
+    assert_eq!(env.s3().count("PUT"), 1, "the object is not sent again");
+    assert_eq!(env.fake.tasks_created(), 2);
+}
+
+#[test]
+fn an_upload_command_link_that_serves_other_bytes_is_refused() {
+    let env = Env::new("kling");
+    let video = fixture("videos/short_2s_720x1280.mp4");
+    // The link works, but serves another video than the one "uploaded".
+    let cmd = format!(
+        "up() {{ echo \"uploading $1\" >&2; echo {}; }}; up",
+        cdn("other.mp4")
+    );
+    let r = env.run(&[
+        "submit",
+        "--image",
+        &cdn("p.jpg"),
+        "--video",
+        &video,
+        "--force",
+        "--upload-cmd",
+        &cmd,
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("does not serve the uploaded file"),
+        "{r:?}"
+    );
+    assert!(env.fake.requests().is_empty());
+    let ok = fixture("videos/ok_720x1280_5s.mp4");
+    // The shared web server serves this very file for any `*.mp4`.
+    let cmd = format!("up() {{ echo {}; }}; up", cdn("same.mp4"));
+    let r = env.run(&[
+        "submit",
+        "--image",
+        &cdn("p.jpg"),
+        "--video",
+        &ok,
+        "--upload-cmd",
+        &cmd,
+    ]);
+    assert_eq!(r.code, 0, "the link serves the same bytes: {r:?}");
+    assert_eq!(env.fake.posts()[0].json()["video_url"], cdn("same.mp4"));
+}
+
+/// Twelve pairs: two videos (one raw), one HEIC photo, a prompt each.
+fn write_batch(dir: &std::path::Path) -> PathBuf {
+    let media = dir.join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    std::fs::copy(raw_clip(), media.join("clip.mov")).unwrap();
+    std::fs::copy(fixture("videos/ok_720x1280_5s.mp4"), media.join("ok.mp4")).unwrap();
+    std::fs::copy(
+        fixture("images/heic_720x1280.heic"),
+        media.join("photo.heic"),
+    )
+    .unwrap();
+    let mut csv = String::from("image,video,prompt,mode\n");
+    for i in 1..=12 {
+        let video = if i % 2 == 0 { "ok.mp4" } else { "clip.mov" };
+        csv.push_str(&format!(
+            "media/photo.heic,media/{video},\"pair {i}, dancing\",\n"
+        ));
+    }
+    let file = dir.join("pairs.csv");
+    std::fs::write(&file, csv).unwrap();
+    file
+}
+
+#[test]
+fn a_killed_batch_resumes_with_one_task_per_pair_and_no_second_upload() {
+    let env = Env::with_store("kling");
+    env.fake.with(|s| {
+        s.statuses = vec![
+            "queued",
+            "processing",
+            "processing",
+            "processing",
+            "succeeded",
+        ]
+    });
+    let batch = write_batch(&env.tmp.path().join("in"));
+    let out = env.tmp.path().join("out");
+    let args = [
+        "submit",
+        "--batch",
+        batch.to_str().unwrap(),
+        "--jobs",
+        "3",
+        "--upload",
+        "s3://media/b",
+        "--out",
+        out.to_str().unwrap(),
+        "--report",
+        "report.json",
+    ];
+    let mut child = env.spawn_until_tasks(&args, 4);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed_at = env.fake.tasks_created();
+    assert!(killed_at < 12, "killed mid-way ({killed_at} tasks)");
+
+    let r = env.run(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("12 pairs: 12 succeeded, 0 failed"),
+        "{r:?}"
+    );
+    assert_eq!(env.fake.tasks_created(), 12, "exactly one task per pair");
+    assert_eq!(env.fake.posts().len(), 12, "no create sent twice");
+    assert_eq!(env.s3().count("PUT"), 2, "two videos, each uploaded once");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 12);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(env.tmp.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["succeeded"], 12);
+    let pairs = report["pairs"].as_array().unwrap();
+    assert!(pairs.iter().all(|p| p["status"] == "succeeded"));
+    let created = pairs
+        .iter()
+        .filter(|p| p["submission"] == "created")
+        .count();
+    assert_eq!(created, 12 - killed_at.min(12), "{report}");
+    let prompts: std::collections::HashSet<String> = env
+        .fake
+        .posts()
+        .iter()
+        .map(|p| p.json()["prompt"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(prompts.len(), 12);
+    assert!(prompts.contains("pair 7, dancing"));
+
+    // Once more: everything is done, nothing is asked.
+    let provider_before = env.fake.requests().len();
+    let store_before = env.s3().requests().len();
+    let r = env.run(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(env.fake.requests().len(), provider_before);
+    assert_eq!(env.s3().requests().len(), store_before);
+}
+
+#[test]
+fn batch_rate_limits_slow_down_and_failures_set_the_exit_status() {
+    let env = Env::new("novita");
+    env.fake.script(vec![
+        CreateStep::Reject {
+            http: 429,
+            body: serde_json::json!({"code": 429, "reason": "RATE_LIMIT_EXCEEDED", "message": "slow down"}),
+            retry_after: Some(1),
+        },
+        CreateStep::Ok,
+        CreateStep::Ok,
+    ]);
+    let dir = env.tmp.path();
+    let lines = [
+        format!(
+            r#"{{"image": "{}", "video": "{}", "prompt": "a"}}"#,
+            cdn("a.jpg"),
+            cdn("a.mp4")
+        ),
+        format!(
+            r#"{{"image": "{}", "video": "{}", "prompt": "b", "provider": "novita"}}"#,
+            cdn("b.jpg"),
+            cdn("b.mp4")
+        ),
+        format!(
+            r#"{{"image": "{}", "video": "{}", "mode": "turbo"}}"#,
+            cdn("c.jpg"),
+            cdn("c.mp4")
+        ),
+    ];
+    std::fs::write(dir.join("pairs.jsonl"), lines.join("\n")).unwrap();
+    let r = env.run(&[
+        "submit",
+        "-p",
+        "novita",
+        "--batch",
+        "pairs.jsonl",
+        "--jobs",
+        "2",
+        "--report",
+        "report.json",
+    ]);
+    assert_eq!(r.code, 1, "one row is bad: {r:?}");
+    assert!(r.stdout.contains("3 pairs: 2 succeeded, 1 failed"), "{r:?}");
+    assert!(
+        r.stdout.contains("line 3") && r.stdout.contains("turbo"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("busy"), "the 429 was waited out: {r:?}");
+    assert_eq!(env.fake.tasks_created(), 2);
+}
+
+#[test]
+fn batch_shards_split_the_pairs() {
+    let env = Env::new("novita");
+    let dir = env.tmp.path();
+    let mut csv = String::from("image,video\n");
+    for i in 0..8 {
+        csv.push_str(&format!(
+            "{},{}\n",
+            cdn(&format!("{i}.jpg")),
+            cdn(&format!("{i}.mp4"))
+        ));
+    }
+    std::fs::write(dir.join("pairs.csv"), csv).unwrap();
+    let mut total = 0;
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let r = env.run(&[
+            "submit",
+            "-p",
+            "novita",
+            "--batch",
+            "pairs.csv",
+            "--shard",
+            &shard,
+        ]);
+        assert_eq!(r.code, 0, "{r:?}");
+        total = env.fake.tasks_created();
+    }
+    assert_eq!(total, 8, "every pair in exactly one shard");
+    assert_eq!(env.fake.posts().len(), 8);
+}
+
+#[test]
+fn the_fake_fails_a_task_whose_link_serves_no_media() {
+    let env = Env::new("kling");
+    let r = env.run(&[
+        "submit",
+        "--image",
+        &cdn("p.jpg"),
+        "--video",
+        &cdn("missing.txt"),
+        "--wait",
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("cannot fetch the video") && r.stderr.contains("HTTP 404"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn image_link_uploads_the_image_where_base64_would_do() {
+    let env = Env::with_store("kling");
+    let image = fixture("images/portrait_720x1280_ok.jpg");
+    let r = env.run(&[
+        "submit",
+        "--image",
+        &image,
+        "--video",
+        &cdn("dance.mp4"),
+        "--upload",
+        "s3://media/links",
+        "--image-link",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let sent = env.fake.posts()[0].json()["image_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sent.starts_with(&format!("{}/media/links/", env.s3().endpoint)));
+    let fetched = env.fake.fetched();
+    let image_fetch = fetched.iter().find(|f| f.field == "image").unwrap();
+    assert_eq!(
+        image_fetch.bytes,
+        std::fs::read(&image).unwrap(),
+        "served as is"
+    );
+    assert_eq!(
+        env.s3().objects().len(),
+        1,
+        "only the image: the video was a link"
+    );
 }

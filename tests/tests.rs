@@ -4,6 +4,8 @@
 
 // Helpers: the binary, fixtures, and the independent tools outputs are checked with.
 mod util;
+// A real S3-compatible server on loopback (s3s over s3s-fs) for the submit tests.
+mod s3_server;
 
 // Damaged, unreadable and looping inputs: a clear per-file error, the run goes on.
 mod bad_input;
@@ -19,7 +21,8 @@ mod fix_resume;
 mod image_fix;
 // No memory leaks in the FFmpeg paths (valgrind).
 mod leaks;
-// `submit`, `status` and `tasks` against a fake provider on loopback.
+// `submit`, `status` and `tasks` against fake providers and an S3 server on loopback:
+// raw files repaired, uploaded and submitted; batches; resuming.
 mod submit_cli;
 // `fix` and `check --deep` on the video fixtures.
 mod video_fix;

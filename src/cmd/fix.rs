@@ -552,7 +552,7 @@ fn summary(
     Ok(())
 }
 
-fn parse_shard(text: &str) -> Result<(u64, u64)> {
+pub(crate) fn parse_shard(text: &str) -> Result<(u64, u64)> {
     let parse = || -> Option<(u64, u64)> {
         let (k, n) = text.split_once('/')?;
         let (k, n) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
@@ -564,7 +564,7 @@ fn parse_shard(text: &str) -> Result<(u64, u64)> {
 }
 
 /// Stable across machines and runs: a hash of the relative path.
-fn in_shard(relative: &Path, k: u64, n: u64) -> bool {
+pub(crate) fn in_shard(relative: &Path, k: u64, n: u64) -> bool {
     let hash = blake3::hash(relative.to_string_lossy().as_bytes());
     let mut first = [0u8; 8];
     first.copy_from_slice(&hash.as_bytes()[..8]);

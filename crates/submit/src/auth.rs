@@ -58,15 +58,14 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// The environment variable(s) that hold a provider's key.
-pub fn key_env(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Kling => "KLING_API_KEY (or KLING_ACCESS_KEY and KLING_SECRET_KEY)",
-        Provider::Powertokens => "POWERTOKENS_API_KEY",
-        Provider::Novita => "NOVITA_API_KEY",
-        Provider::Highway => "HIGHWAY_API_KEY",
-        Provider::Aihubmax => "AIHUBMAX_API_KEY",
+/// The environment variable(s) that hold a provider's key, as people read them.
+pub fn key_hint(provider: Provider) -> String {
+    let row = crate::provider::row(provider);
+    let mut hint = row.key_vars.join(" or ");
+    if let Some((access, secret)) = row.jwt_vars {
+        hint.push_str(&format!(" (or {access} and {secret})"));
     }
+    hint
 }
 
 fn env_nonempty(name: &str) -> Option<String> {
@@ -87,32 +86,23 @@ impl Credentials {
         provider: Provider,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Credentials, SubmitError> {
-        let missing = SubmitError::MissingKey {
-            provider,
-            hint: key_env(provider),
-        };
-        let var = match provider {
-            Provider::Kling => {
-                if let Some(k) = get("KLING_API_KEY") {
-                    return Ok(Credentials::Bearer(Secret(k)));
-                }
-                return match (get("KLING_ACCESS_KEY"), get("KLING_SECRET_KEY")) {
-                    (Some(a), Some(s)) => Ok(Credentials::KlingJwt {
-                        access_key: Secret(a),
-                        secret_key: Secret(s),
-                        cached: Mutex::new(None),
-                    }),
-                    _ => Err(missing),
-                };
+        let row = crate::provider::row(provider);
+        if let Some(key) = row.key_vars.iter().find_map(|v| get(v)) {
+            return Ok(Credentials::Bearer(Secret(key)));
+        }
+        if let Some((access, secret)) = row.jwt_vars {
+            if let (Some(a), Some(s)) = (get(access), get(secret)) {
+                return Ok(Credentials::KlingJwt {
+                    access_key: Secret(a),
+                    secret_key: Secret(s),
+                    cached: Mutex::new(None),
+                });
             }
-            Provider::Powertokens => "POWERTOKENS_API_KEY",
-            Provider::Novita => "NOVITA_API_KEY",
-            Provider::Highway => "HIGHWAY_API_KEY",
-            Provider::Aihubmax => "AIHUBMAX_API_KEY",
-        };
-        get(var)
-            .map(|k| Credentials::Bearer(Secret(k)))
-            .ok_or(missing)
+        }
+        Err(SubmitError::MissingKey {
+            provider,
+            hint: key_hint(provider),
+        })
     }
 
     /// The value of the `Authorization` header.

@@ -10,6 +10,7 @@ use preflight::Provider;
 use crate::auth::Credentials;
 use crate::error::SubmitError;
 use crate::provider::{self, TaskState};
+use crate::upload::redact_link;
 
 /// Network timeouts.
 #[derive(Debug, Clone, Copy)]
@@ -84,9 +85,15 @@ impl Client {
                 | ureq::ErrorKind::InvalidUrl
                 | ureq::ErrorKind::UnknownScheme
         );
+        // Result links may be signed: the URL goes into messages without its secrets.
+        let url = t.url().map(|u| redact_link(u.as_str())).unwrap_or_default();
+        let what = match t.message() {
+            Some(m) => format!("{}: {m}", t.kind()),
+            None => t.kind().to_string(),
+        };
         SubmitError::Transport {
             provider: self.provider,
-            message: t.to_string(),
+            message: format!("{url}: {what}"),
             maybe_sent,
         }
     }

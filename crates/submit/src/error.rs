@@ -11,28 +11,25 @@ pub enum SubmitError {
     Refused(String),
 
     #[error("no API key for {provider}: set {hint}")]
-    MissingKey {
-        provider: Provider,
-        hint: &'static str,
-    },
+    MissingKey { provider: Provider, hint: String },
 
     #[error("{provider} refused the key ({message}); check the key in {env}, and that it belongs to this provider")]
     Auth {
         provider: Provider,
         message: String,
-        env: &'static str,
+        env: String,
     },
 
     #[error("{provider}: not enough balance or quota ({message}); top up the account or buy a resource pack, then submit again")]
     Balance { provider: Provider, message: String },
 
-    #[error("{provider}: this account has no access to the model ({message}); enable it in the provider's console or pick another --model")]
+    #[error("{provider}: this account has no access to the model ({message}); enable it in the provider's console or pick another model")]
     NoModelAccess { provider: Provider, message: String },
 
     #[error("{provider} rejected a parameter: {message}")]
     InvalidParameter { provider: Provider, message: String },
 
-    #[error("{provider} does not know task {task}; check the id with `preflight tasks`")]
+    #[error("{provider} does not know task {task}; check the task id against the journal")]
     NotFound { provider: Provider, task: String },
 
     #[error("{provider} refused the content ({message}); the image, the video or the prompt breaks its content policy: change it before paying for another task")]
@@ -68,7 +65,7 @@ pub enum SubmitError {
     /// A create may or may not have reached the provider, and the provider
     /// offers no way to find out. Never retried automatically.
     #[error("the create request to {provider} {why}; the task may or may not exist (journal row {row}). Check the provider's dashboard; \
-             if no task is there, run the same command with --again to create (and pay for) a new one")]
+             if no task is there, submit again asking explicitly for a new (paid) task")]
     Unknown {
         provider: Provider,
         row: i64,
@@ -86,7 +83,7 @@ pub enum SubmitError {
     },
 
     #[error(
-        "task {task} still {status} after {waited:?}; resume with `preflight status {task} --wait`"
+        "task {task} still {status} after {waited:?}; it goes on at the provider: follow it again later"
     )]
     WaitTimeout {
         task: String,
@@ -94,11 +91,48 @@ pub enum SubmitError {
         waited: Duration,
     },
 
-    #[error("the result link has expired (HTTP {status}); run `preflight status {task}` to get a fresh link (Kling keeps results 30 days, aihubmax 24 hours)")]
+    #[error("the result link has expired (HTTP {status}); query task {task} again for a fresh link (Kling keeps results 30 days, aihubmax 24 hours)")]
     LinkExpired { task: String, status: u16 },
 
     #[error("downloaded {path} but it is not a readable video: {message}")]
     BadResult { path: String, message: String },
+
+    #[error("the store {store} refused the credentials (HTTP {status}: {message}); check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), and that they may read and write the bucket. No task was created")]
+    StoreRefused {
+        store: String,
+        status: u16,
+        message: String,
+    },
+
+    #[error("could not reach the store {store} ({message}); check AWS_ENDPOINT_URL and AWS_REGION and the network. No task was created")]
+    StoreUnreachable { store: String, message: String },
+
+    #[error("the store {store} failed {what} (HTTP {status}: {message}). No task was created")]
+    StoreFailed {
+        store: String,
+        what: String,
+        status: u16,
+        message: String,
+    },
+
+    #[error("the upload command `{command}` failed: {message}. No task was created")]
+    UploadCommand { command: String, message: String },
+
+    #[error("the link {link} does not serve the uploaded file: {message}. No task was created; make the upload command print a link anyone can fetch")]
+    LinkCheck { link: String, message: String },
+
+    #[error("{path} must reach the provider as a link, and no upload store is set: give an S3 bucket or an upload command")]
+    NeedsStore { path: String },
+
+    #[error("{path} is not fit for {provider} as it is ({problems}); nothing was sent")]
+    NeedsRepair {
+        path: String,
+        provider: Provider,
+        problems: String,
+    },
+
+    #[error("cannot repair {path}: {message}")]
+    Repair { path: String, message: String },
 
     #[error("journal {path}: {message}")]
     Journal { path: String, message: String },
@@ -117,6 +151,16 @@ impl SubmitError {
             context: context.into(),
             source,
         }
+    }
+
+    /// The store failed or refused: every other upload would fail the same way.
+    pub fn is_store_failure(&self) -> bool {
+        matches!(
+            self,
+            SubmitError::StoreRefused { .. }
+                | SubmitError::StoreUnreachable { .. }
+                | SubmitError::UploadCommand { .. }
+        )
     }
 
     /// The request may have reached the provider and created a task.

@@ -168,14 +168,7 @@ fn resume_existing(
                 })
             }
         },
-        state::UNKNOWN => Err(SubmitError::Unknown {
-            provider: inputs.provider,
-            row: row.id,
-            why: row
-                .message
-                .clone()
-                .unwrap_or_else(|| "got no clear answer earlier".into()),
-        }),
+        state::UNKNOWN => Err(row.unknown(inputs.provider)),
         _ => Ok(Submitted::Existing(row)),
     }
 }

@@ -46,6 +46,18 @@ pub struct TaskRecord {
 }
 
 impl TaskRecord {
+    /// The error for a row whose create got no clear answer (status `unknown`).
+    pub fn unknown(&self, provider: preflight::Provider) -> SubmitError {
+        SubmitError::Unknown {
+            provider,
+            row: self.id,
+            why: self
+                .message
+                .clone()
+                .unwrap_or_else(|| "got no clear answer earlier".into()),
+        }
+    }
+
     /// The id to show and to query with: the provider's, else the external one.
     pub fn display_id(&self) -> String {
         self.task_id
@@ -53,6 +65,36 @@ impl TaskRecord {
             .or_else(|| self.external_task_id.clone())
             .unwrap_or_else(|| format!("#{}", self.id))
     }
+}
+
+/// An input's repaired (or as-is) copy, keyed by its hash and the settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PreparedRecord {
+    pub input_sha256: String,
+    pub settings: String,
+    pub input_path: String,
+    pub output_path: String,
+    pub output_sha256: String,
+    /// `copied`, `remuxed`, `reencoded`…
+    pub action: String,
+}
+
+/// An uploaded object. A presigned link is not kept (it is a credential):
+/// signing again at `signed_at` gives the same link.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UploadRecord {
+    pub sha256: String,
+    /// `s3://bucket/prefix` or `cmd:COMMAND`.
+    pub store: String,
+    /// The object key (S3), or the file that was uploaded (command).
+    pub key: String,
+    /// Unix seconds.
+    pub signed_at: i64,
+    pub ttl_s: i64,
+    /// Unix seconds; `None` when the store does not say.
+    pub expires_at: Option<i64>,
+    /// A command's link, kept only when it carries no signature or token.
+    pub link: Option<String>,
 }
 
 pub struct Journal {
@@ -149,6 +191,27 @@ impl Journal {
                 result_path TEXT
             );
             CREATE INDEX IF NOT EXISTS tasks_key ON tasks(key);
+            CREATE TABLE IF NOT EXISTS prepared (
+                input_sha256 TEXT NOT NULL,
+                settings TEXT NOT NULL,
+                input_path TEXT NOT NULL,
+                output_path TEXT NOT NULL,
+                output_sha256 TEXT NOT NULL,
+                action TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (input_sha256, settings)
+            );
+            CREATE TABLE IF NOT EXISTS uploads (
+                sha256 TEXT NOT NULL,
+                store TEXT NOT NULL,
+                object_key TEXT NOT NULL,
+                signed_at INTEGER NOT NULL,
+                ttl_s INTEGER NOT NULL,
+                expires_at INTEGER,
+                link TEXT,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (sha256, store)
+            );
             CREATE INDEX IF NOT EXISTS tasks_task_id ON tasks(task_id);",
         )
         .map_err(|e| err(&e))?;
@@ -247,7 +310,7 @@ impl Journal {
                     inputs.orientation.name(),
                     inputs.image.sha256(),
                     inputs.image.source(),
-                    inputs.video_url,
+                    crate::upload::redact_link(&inputs.video_url),
                     external_task_id,
                     state::SENDING,
                     request,
@@ -256,6 +319,94 @@ impl Journal {
             )
             .map_err(|e| self.wrap(e))?;
         self.get(self.conn.last_insert_rowid())
+    }
+
+    /// The repaired (or as-is) copy of an input, by its hash and the settings.
+    pub fn prepared(
+        &self,
+        input_sha256: &str,
+        settings: &str,
+    ) -> Result<Option<PreparedRecord>, SubmitError> {
+        self.conn
+            .query_row(
+                "SELECT input_sha256, settings, input_path, output_path, output_sha256, action \
+                 FROM prepared WHERE input_sha256 = ?1 AND settings = ?2",
+                params![input_sha256, settings],
+                |r| {
+                    Ok(PreparedRecord {
+                        input_sha256: r.get(0)?,
+                        settings: r.get(1)?,
+                        input_path: r.get(2)?,
+                        output_path: r.get(3)?,
+                        output_sha256: r.get(4)?,
+                        action: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.wrap(e))
+    }
+
+    pub fn record_prepared(&self, p: &PreparedRecord) -> Result<(), SubmitError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO prepared (input_sha256, settings, input_path, output_path, \
+                 output_sha256, action, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    p.input_sha256,
+                    p.settings,
+                    p.input_path,
+                    p.output_path,
+                    p.output_sha256,
+                    p.action,
+                    now_ms()
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| self.wrap(e))
+    }
+
+    /// What was uploaded for content with this hash to this store.
+    pub fn upload(&self, sha256: &str, store: &str) -> Result<Option<UploadRecord>, SubmitError> {
+        self.conn
+            .query_row(
+                "SELECT sha256, store, object_key, signed_at, ttl_s, expires_at, link \
+                 FROM uploads WHERE sha256 = ?1 AND store = ?2",
+                params![sha256, store],
+                |r| {
+                    Ok(UploadRecord {
+                        sha256: r.get(0)?,
+                        store: r.get(1)?,
+                        key: r.get(2)?,
+                        signed_at: r.get(3)?,
+                        ttl_s: r.get(4)?,
+                        expires_at: r.get(5)?,
+                        link: r.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.wrap(e))
+    }
+
+    pub fn record_upload(&self, u: &UploadRecord) -> Result<(), SubmitError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO uploads (sha256, store, object_key, signed_at, ttl_s, \
+                 expires_at, link, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    u.sha256,
+                    u.store,
+                    u.key,
+                    u.signed_at,
+                    u.ttl_s,
+                    u.expires_at,
+                    u.link,
+                    now_ms()
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| self.wrap(e))
     }
 
     pub fn set_task(&self, id: i64, task_id: &str, status: &str) -> Result<(), SubmitError> {

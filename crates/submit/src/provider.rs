@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use preflight::{Model, Orientation, Provider, Spec};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::dialect::{aihubmax, kling, novita, protocol, Dialect, ErrorAnswer};
 use crate::error::SubmitError;
+use crate::upload::redact_link;
 
 /// Longest prompt or negative prompt any provider accepts, in characters.
 pub const MAX_PROMPT_CHARS: usize = 2500;
@@ -55,6 +57,14 @@ impl fmt::Display for Mode {
 pub enum ImageInput {
     /// A public URL, sent as is.
     Url(String),
+    /// A local file uploaded for the provider to fetch.
+    Link {
+        /// The local file, for the journal.
+        source: String,
+        url: String,
+        /// SHA-256 of the uploaded bytes, hex.
+        sha256: String,
+    },
     /// A local file, sent as raw standard base64 (no `data:` prefix, no line breaks).
     Base64 {
         /// Where it came from, for the journal.
@@ -69,7 +79,10 @@ pub enum ImageInput {
 impl fmt::Debug for ImageInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ImageInput::Url(u) => write!(f, "Url({u})"),
+            ImageInput::Url(u) => write!(f, "Url({})", redact_link(u)),
+            ImageInput::Link { source, url, .. } => {
+                write!(f, "Link({source}, {})", redact_link(url))
+            }
             ImageInput::Base64 { source, data, .. } => {
                 write!(f, "Base64({source}, {} chars)", data.len())
             }
@@ -92,7 +105,7 @@ impl ImageInput {
     pub fn source(&self) -> &str {
         match self {
             ImageInput::Url(u) => u,
-            ImageInput::Base64 { source, .. } => source,
+            ImageInput::Link { source, .. } | ImageInput::Base64 { source, .. } => source,
         }
     }
 
@@ -100,20 +113,20 @@ impl ImageInput {
     pub fn sha256(&self) -> String {
         match self {
             ImageInput::Url(u) => hex(&Sha256::digest(u.as_bytes())),
-            ImageInput::Base64 { sha256, .. } => sha256.clone(),
+            ImageInput::Link { sha256, .. } | ImageInput::Base64 { sha256, .. } => sha256.clone(),
         }
     }
 
-    fn wire(&self) -> &str {
+    pub(crate) fn wire(&self) -> &str {
         match self {
-            ImageInput::Url(u) => u,
+            ImageInput::Url(u) | ImageInput::Link { url: u, .. } => u,
             ImageInput::Base64 { data, .. } => data,
         }
     }
 
     fn redacted(&self) -> String {
         match self {
-            ImageInput::Url(u) => u.clone(),
+            ImageInput::Url(u) | ImageInput::Link { url: u, .. } => redact_link(u),
             ImageInput::Base64 { data, sha256, .. } => {
                 format!("<base64: {} chars, sha256 {sha256}>", data.len())
             }
@@ -134,6 +147,9 @@ pub struct Inputs {
     pub orientation: Orientation,
     pub image: ImageInput,
     pub video_url: String,
+    /// SHA-256 of the video's bytes when we uploaded it: the task's identity
+    /// then, since its link changes whenever it is signed again.
+    pub video_sha256: Option<String>,
     pub prompt: Option<String>,
     pub negative_prompt: Option<String>,
     /// `keep_original_sound`; `None` leaves the provider's default (keep).
@@ -145,9 +161,95 @@ pub fn is_url(s: &str) -> bool {
     l.starts_with("https://") || l.starts_with("http://")
 }
 
+/// One provider: where it lives, how it is asked, and which dialect it speaks.
+pub struct Row {
+    pub provider: Provider,
+    /// The documented address.
+    pub base_url: &'static str,
+    pub create_path: &'static str,
+    /// The query path; `{id}` stands for the (percent-encoded) task id.
+    pub query_path: &'static str,
+    /// Variables that may hold the API key, first found wins.
+    pub key_vars: &'static [&'static str],
+    /// Access key and secret key variables, signed into a JWT (Kling's legacy scheme).
+    pub jwt_vars: Option<(&'static str, &'static str)>,
+    pub dialect: &'static Dialect,
+    /// Accepts a caller-chosen `external_task_id` and can be asked by it.
+    pub external_task_id: bool,
+    /// Takes the image only as a link (no base64).
+    pub image_links_only: bool,
+}
+
+/// Every provider, as `shared/providers.md` describes them.
+pub const ROWS: [Row; 5] = [
+    Row {
+        provider: Provider::Kling,
+        base_url: "https://api-singapore.klingai.com",
+        create_path: "/v1/videos/motion-control",
+        query_path: "/v1/videos/motion-control/{id}",
+        key_vars: &["KLING_API_KEY"],
+        jwt_vars: Some(("KLING_ACCESS_KEY", "KLING_SECRET_KEY")),
+        dialect: &kling::DIALECT,
+        external_task_id: true,
+        image_links_only: false,
+    },
+    Row {
+        provider: Provider::Powertokens,
+        base_url: "https://api.powertokens.ai",
+        create_path: "/kling/v1/videos/motion-control",
+        query_path: "/kling/v1/videos/motion-control/{id}",
+        key_vars: &["POWERTOKENS_API_KEY"],
+        jwt_vars: None,
+        dialect: &kling::DIALECT,
+        external_task_id: true,
+        image_links_only: false,
+    },
+    Row {
+        provider: Provider::Novita,
+        base_url: "https://api.novita.ai",
+        create_path: "/v3/async/kling-v3.0-motion-control",
+        query_path: "/v3/async/task-result?task_id={id}",
+        key_vars: &["NOVITA_API_KEY"],
+        jwt_vars: None,
+        dialect: &novita::DIALECT,
+        external_task_id: false,
+        image_links_only: false,
+    },
+    Row {
+        provider: Provider::Highway,
+        base_url: "https://api.highwayapi.ai",
+        create_path: "/v3/async/kling-v3.0-motion-control",
+        query_path: "/v3/async/task-result?task_id={id}",
+        key_vars: &["HIGHWAY_API_KEY"],
+        jwt_vars: None,
+        dialect: &novita::DIALECT,
+        external_task_id: false,
+        image_links_only: false,
+    },
+    Row {
+        provider: Provider::Aihubmax,
+        base_url: "https://api.aihubmax.com",
+        create_path: "/v1/videos/generations",
+        query_path: "/v1/tasks/{id}",
+        key_vars: &["AIHUBMAX_API_KEY"],
+        jwt_vars: None,
+        dialect: &aihubmax::DIALECT,
+        external_task_id: false,
+        image_links_only: true,
+    },
+];
+
+/// The provider's row.
+pub fn row(provider: Provider) -> &'static Row {
+    // Every `Provider` has a row (a unit test walks `Provider::ALL`).
+    ROWS.iter()
+        .find(|r| r.provider == provider)
+        .unwrap_or(&ROWS[0])
+}
+
 /// Providers that accept a caller-chosen `external_task_id` and can be queried by it.
 pub fn supports_external_id(provider: Provider) -> bool {
-    matches!(provider, Provider::Kling | Provider::Powertokens)
+    row(provider).external_task_id
 }
 
 impl Inputs {
@@ -157,23 +259,20 @@ impl Inputs {
             .map_err(|e| SubmitError::Refused(e.to_string()))?;
         if !is_url(&self.video_url) {
             return Err(SubmitError::Refused(format!(
-                "{} needs the video as a public http(s) URL, not `{}`: check it with `preflight check`, \
-                 upload it somewhere public, and pass the link to --video",
+                "{} needs the video as a public http(s) URL, not `{}`: upload it to storage the provider can fetch from",
                 self.provider, self.video_url
             )));
         }
-        if let ImageInput::Url(u) = &self.image {
+        if let ImageInput::Url(u) | ImageInput::Link { url: u, .. } = &self.image {
             if !is_url(u) {
                 return Err(SubmitError::Refused(format!(
                     "the image `{u}` is neither a file nor an http(s) URL"
                 )));
             }
         }
-        if matches!(self.image, ImageInput::Base64 { .. })
-            && spec.image.transport == preflight::spec::Transport::UrlOnly
-        {
+        if matches!(self.image, ImageInput::Base64 { .. }) && row(self.provider).image_links_only {
             return Err(SubmitError::Refused(format!(
-                "{} accepts only a public URL for the image: upload {} somewhere public and pass the link to --image",
+                "{} accepts only a public URL for the image: upload {} to storage the provider can fetch from",
                 self.provider,
                 self.image.source()
             )));
@@ -191,11 +290,9 @@ impl Inputs {
                 }
             }
         }
-        if self.negative_prompt.is_some()
-            && !matches!(self.provider, Provider::Novita | Provider::Highway)
-        {
+        if self.negative_prompt.is_some() && !row(self.provider).dialect.negative_prompt {
             return Err(SubmitError::Refused(format!(
-                "{} has no negative prompt field; describe what to avoid inside --prompt instead \
+                "{} has no negative prompt field; describe what to avoid inside the prompt instead \
                  (Kling's prompt \"can include positive and negative descriptions\"), or use novita/highway",
                 self.provider
             )));
@@ -211,7 +308,8 @@ impl Inputs {
             "mode": self.mode.name(),
             "orientation": self.orientation.name(),
             "image_sha256": self.image.sha256(),
-            "video_url": self.video_url,
+            // Keeps the old field name so keys of earlier journals still match.
+            "video_url": self.video_sha256.as_deref().unwrap_or(&self.video_url),
             "prompt": self.prompt,
             "negative_prompt": self.negative_prompt,
             "keep_sound": self.keep_sound,
@@ -221,94 +319,35 @@ impl Inputs {
 
     /// The model name this provider expects.
     pub fn wire_model(&self) -> String {
-        match self.provider {
-            Provider::Kling | Provider::Powertokens => self.model.name().to_string(),
-            // novita/highway sell only v3; the mode is part of the model name.
-            Provider::Novita | Provider::Highway => format!("kling-v3-0-{}", self.mode.name()),
-            Provider::Aihubmax => format!("{}-motion-control", self.model.name()),
-        }
+        (row(self.provider).dialect.wire_model)(self)
     }
 
     /// The JSON body of the create request.
     pub fn body(&self, external_task_id: Option<&str>) -> Value {
-        self.body_with(self.image.wire().to_string(), external_task_id)
+        self.body_with(self.image.wire(), external_task_id)
     }
 
     /// The body as the journal keeps it: base64 replaced by its length and hash.
     pub fn redacted_body(&self, external_task_id: Option<&str>) -> Value {
-        self.body_with(self.image.redacted(), external_task_id)
+        let shown = Inputs {
+            video_url: redact_link(&self.video_url),
+            image: ImageInput::Url(String::new()),
+            ..self.clone()
+        };
+        shown.body_with(&self.image.redacted(), external_task_id)
     }
 
-    fn body_with(&self, image: String, external_task_id: Option<&str>) -> Value {
-        let mut m = Map::new();
-        let yes_no = |b: bool| if b { "yes" } else { "no" };
-        match self.provider {
-            Provider::Kling | Provider::Powertokens => {
-                m.insert("model_name".into(), json!(self.wire_model()));
-                m.insert("image_url".into(), json!(image));
-                m.insert("video_url".into(), json!(self.video_url));
-                m.insert(
-                    "character_orientation".into(),
-                    json!(self.orientation.name()),
-                );
-                m.insert("mode".into(), json!(self.mode.name()));
-                if let Some(p) = &self.prompt {
-                    m.insert("prompt".into(), json!(p));
-                }
-                if let Some(k) = self.keep_sound {
-                    m.insert("keep_original_sound".into(), json!(yes_no(k)));
-                }
-                if let Some(id) = external_task_id {
-                    m.insert("external_task_id".into(), json!(id));
-                }
-            }
-            Provider::Novita | Provider::Highway => {
-                m.insert("image".into(), json!(image));
-                m.insert("video".into(), json!(self.video_url));
-                m.insert("model_name".into(), json!(self.wire_model()));
-                m.insert(
-                    "character_orientation".into(),
-                    json!(self.orientation.name()),
-                );
-                if let Some(p) = &self.prompt {
-                    m.insert("prompt".into(), json!(p));
-                }
-                if let Some(p) = &self.negative_prompt {
-                    m.insert("negative_prompt".into(), json!(p));
-                }
-                if let Some(k) = self.keep_sound {
-                    m.insert("keep_original_sound".into(), json!(k));
-                }
-            }
-            Provider::Aihubmax => {
-                m.insert("model".into(), json!(self.wire_model()));
-                m.insert("image_url".into(), json!(image));
-                m.insert("video_url".into(), json!(self.video_url));
-                m.insert("mode".into(), json!(self.mode.name()));
-                if let Some(p) = &self.prompt {
-                    m.insert("prompt".into(), json!(p));
-                }
-                m.insert(
-                    "character_orientation".into(),
-                    json!(self.orientation.name()),
-                );
-                if let Some(k) = self.keep_sound {
-                    m.insert("keep_original_sound".into(), json!(yes_no(k)));
-                }
-            }
-        }
-        Value::Object(m)
+    fn body_with(&self, image: &str, external_task_id: Option<&str>) -> Value {
+        Value::Object((row(self.provider).dialect.body)(
+            self,
+            image,
+            external_task_id,
+        ))
     }
 }
 
 pub fn default_base_url(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Kling => "https://api-singapore.klingai.com",
-        Provider::Powertokens => "https://api.powertokens.ai",
-        Provider::Novita => "https://api.novita.ai",
-        Provider::Highway => "https://api.highwayapi.ai",
-        Provider::Aihubmax => "https://api.aihubmax.com",
-    }
+    row(provider).base_url
 }
 
 /// `PREFLIGHT_<PROVIDER>_BASE_URL`.
@@ -320,23 +359,14 @@ pub fn base_url_env(provider: Provider) -> String {
 }
 
 pub fn create_path(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Kling => "/v1/videos/motion-control",
-        Provider::Powertokens => "/kling/v1/videos/motion-control",
-        Provider::Novita | Provider::Highway => "/v3/async/kling-v3.0-motion-control",
-        Provider::Aihubmax => "/v1/videos/generations",
-    }
+    row(provider).create_path
 }
 
 /// Path (and query) to look a task up by its id (or, at Kling, its external id).
 pub fn query_path(provider: Provider, id: &str) -> String {
-    let id = encode_component(id);
-    match provider {
-        Provider::Kling => format!("/v1/videos/motion-control/{id}"),
-        Provider::Powertokens => format!("/kling/v1/videos/motion-control/{id}"),
-        Provider::Novita | Provider::Highway => format!("/v3/async/task-result?task_id={id}"),
-        Provider::Aihubmax => format!("/v1/tasks/{id}"),
-    }
+    row(provider)
+        .query_path
+        .replace("{id}", &encode_component(id))
 }
 
 fn encode_component(s: &str) -> String {
@@ -388,13 +418,6 @@ pub struct TaskState {
     pub message: Option<String>,
 }
 
-fn protocol(provider: Provider, message: impl Into<String>) -> SubmitError {
-    SubmitError::Protocol {
-        provider,
-        message: message.into(),
-    }
-}
-
 fn parse_json(provider: Provider, body: &str) -> Result<Value, SubmitError> {
     serde_json::from_str(body).map_err(|e| {
         let head: String = body.chars().take(200).collect();
@@ -402,243 +425,16 @@ fn parse_json(provider: Provider, body: &str) -> Result<Value, SubmitError> {
     })
 }
 
-fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr).and_then(Value::as_str)
-}
-
-fn id_at(v: &Value, ptr: &str) -> Option<String> {
-    match v.pointer(ptr)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// The task id from a successful (2xx) create response.
 pub fn parse_create(provider: Provider, body: &str) -> Result<String, SubmitError> {
     let v = parse_json(provider, body)?;
-    match provider {
-        Provider::Kling | Provider::Powertokens => {
-            kling_code_ok(provider, 200, &v, None)?;
-            id_at(&v, "/data/task_id").ok_or_else(|| protocol(provider, "no data.task_id"))
-        }
-        Provider::Novita | Provider::Highway => {
-            id_at(&v, "/task_id").ok_or_else(|| protocol(provider, "no task_id"))
-        }
-        Provider::Aihubmax => id_at(&v, "/id")
-            .or_else(|| id_at(&v, "/task_id"))
-            .ok_or_else(|| protocol(provider, "no id")),
-    }
+    (row(provider).dialect.parse_create)(provider, &v)
 }
 
 /// A task from a successful (2xx) query response.
 pub fn parse_task(provider: Provider, body: &str) -> Result<TaskState, SubmitError> {
     let v = parse_json(provider, body)?;
-    match provider {
-        Provider::Kling | Provider::Powertokens => {
-            kling_code_ok(provider, 200, &v, None)?;
-            let d = v.get("data").ok_or_else(|| protocol(provider, "no data"))?;
-            let word = str_at(d, "/task_status").unwrap_or("").to_string();
-            let status = match word.as_str() {
-                "submitted" => Status::Queued,
-                "processing" => Status::Processing,
-                "succeed" => Status::Succeeded,
-                "failed" => Status::Failed,
-                other => return Err(protocol(provider, format!("unknown task_status `{other}`"))),
-            };
-            let videos: Vec<String> = d
-                .pointer("/task_result/videos")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| str_at(x, "/url").map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok(TaskState {
-                task_id: id_at(d, "/task_id").unwrap_or_default(),
-                status: downgrade_if_empty(status, &videos),
-                provider_status: word,
-                progress: None,
-                videos,
-                message: str_at(d, "/task_status_msg")
-                    .filter(|s| !s.is_empty())
-                    .map(String::from),
-            })
-        }
-        Provider::Novita | Provider::Highway => {
-            let word = str_at(&v, "/task/status").unwrap_or("").to_string();
-            let status = match word.as_str() {
-                "TASK_STATUS_QUEUED" => Status::Queued,
-                "TASK_STATUS_PROCESSING" => Status::Processing,
-                "TASK_STATUS_SUCCEED" => Status::Succeeded,
-                "TASK_STATUS_FAILED" => Status::Failed,
-                other => return Err(protocol(provider, format!("unknown task.status `{other}`"))),
-            };
-            let videos: Vec<String> = v
-                .get("videos")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| str_at(x, "/video_url").map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok(TaskState {
-                task_id: id_at(&v, "/task/task_id").unwrap_or_default(),
-                status: downgrade_if_empty(status, &videos),
-                provider_status: word,
-                progress: v
-                    .pointer("/task/progress_percent")
-                    .and_then(Value::as_u64)
-                    .map(|p| p.min(100) as u32),
-                videos,
-                message: str_at(&v, "/task/reason")
-                    .filter(|s| !s.is_empty())
-                    .map(String::from),
-            })
-        }
-        Provider::Aihubmax => {
-            let word = str_at(&v, "/status").unwrap_or("").to_string();
-            let status = match word.as_str() {
-                "pending" => Status::Queued,
-                "processing" => Status::Processing,
-                "completed" => Status::Succeeded,
-                "failed" => Status::Failed,
-                other => return Err(protocol(provider, format!("unknown status `{other}`"))),
-            };
-            let videos: Vec<String> = v
-                .get("results")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| match x {
-                            Value::String(s) => Some(s.clone()),
-                            o => str_at(o, "/url").map(String::from),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let message = str_at(&v, "/error/message")
-                .or_else(|| str_at(&v, "/error"))
-                .map(String::from);
-            Ok(TaskState {
-                task_id: id_at(&v, "/id").unwrap_or_default(),
-                status: downgrade_if_empty(status, &videos),
-                provider_status: if status == Status::Succeeded && videos.is_empty() {
-                    "completed (no result links yet)".into()
-                } else {
-                    word
-                },
-                progress: v
-                    .get("progress")
-                    .and_then(Value::as_u64)
-                    .map(|p| p.min(100) as u32),
-                videos,
-                message,
-            })
-        }
-    }
-}
-
-/// "Succeeded" without a link is not done yet (aihubmax fills `results` late).
-fn downgrade_if_empty(status: Status, videos: &[String]) -> Status {
-    if status == Status::Succeeded && videos.is_empty() {
-        Status::Processing
-    } else {
-        status
-    }
-}
-
-/// Kling's envelope: `code` 0 is success, anything else is a typed error.
-fn kling_code_ok(
-    provider: Provider,
-    http: u16,
-    v: &Value,
-    retry_after: Option<Duration>,
-) -> Result<(), SubmitError> {
-    match v.get("code").and_then(Value::as_i64) {
-        Some(0) => Ok(()),
-        Some(code) => Err(kling_error(
-            provider,
-            http,
-            code,
-            str_at(v, "/message").unwrap_or(""),
-            retry_after,
-        )),
-        None => Err(protocol(provider, "envelope without `code`")),
-    }
-}
-
-fn kling_error(
-    provider: Provider,
-    http: u16,
-    code: i64,
-    message: &str,
-    retry_after: Option<Duration>,
-) -> SubmitError {
-    let message = format!("code {code}: {message}");
-    match code {
-        1000..=1004 => SubmitError::Auth {
-            provider,
-            message,
-            env: crate::auth::key_env(provider),
-        },
-        1100..=1102 => SubmitError::Balance { provider, message },
-        1103 => SubmitError::NoModelAccess { provider, message },
-        1200 | 1201 => SubmitError::InvalidParameter { provider, message },
-        1202 | 1203 => SubmitError::NotFound {
-            provider,
-            task: message,
-        },
-        1300 | 1301 => SubmitError::ContentPolicy { provider, message },
-        1302 | 1303 => SubmitError::RateLimited {
-            provider,
-            message,
-            attempts: 1,
-            retry_after,
-        },
-        1304 => SubmitError::IpNotAllowed { provider, message },
-        5000..=5999 => SubmitError::Server {
-            provider,
-            status: if http >= 500 { http } else { 500 },
-            message,
-        },
-        _ => by_http_status(provider, http, message, retry_after),
-    }
-}
-
-fn by_http_status(
-    provider: Provider,
-    http: u16,
-    message: String,
-    retry_after: Option<Duration>,
-) -> SubmitError {
-    match http {
-        401 => SubmitError::Auth {
-            provider,
-            message,
-            env: crate::auth::key_env(provider),
-        },
-        402 => SubmitError::Balance { provider, message },
-        403 => SubmitError::NoModelAccess { provider, message },
-        404 => SubmitError::NotFound {
-            provider,
-            task: message,
-        },
-        429 => SubmitError::RateLimited {
-            provider,
-            message,
-            attempts: 1,
-            retry_after,
-        },
-        400..=499 => SubmitError::InvalidParameter { provider, message },
-        _ => SubmitError::Server {
-            provider,
-            status: http,
-            message,
-        },
-    }
+    (row(provider).dialect.parse_task)(provider, &v)
 }
 
 /// The typed error for a non-success answer.
@@ -648,70 +444,14 @@ pub fn parse_error(
     body: &str,
     retry_after: Option<Duration>,
 ) -> SubmitError {
-    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let head: String = body.chars().take(300).collect();
-    match provider {
-        Provider::Kling | Provider::Powertokens => match v.get("code").and_then(Value::as_i64) {
-            Some(code) if code != 0 => kling_error(
-                provider,
-                http,
-                code,
-                str_at(&v, "/message").unwrap_or(""),
-                retry_after,
-            ),
-            _ => by_http_status(provider, http, head, retry_after),
-        },
-        Provider::Novita | Provider::Highway => {
-            let reason = str_at(&v, "/reason").unwrap_or("");
-            let message = match str_at(&v, "/message") {
-                Some(m) if !reason.is_empty() => format!("{reason}: {m}"),
-                Some(m) => m.to_string(),
-                None => head,
-            };
-            match reason {
-                "FAILED_TO_AUTH" => SubmitError::Auth {
-                    provider,
-                    message,
-                    env: crate::auth::key_env(provider),
-                },
-                "NOT_ENOUGH_BALANCE" => SubmitError::Balance { provider, message },
-                "RATE_LIMIT_EXCEEDED" => SubmitError::RateLimited {
-                    provider,
-                    message,
-                    attempts: 1,
-                    retry_after,
-                },
-                "INVALID_REQUEST_BODY" => SubmitError::InvalidParameter { provider, message },
-                r if r.contains("POLICY") || r.contains("SENSITIVE") || r.contains("NSFW") => {
-                    SubmitError::ContentPolicy { provider, message }
-                }
-                _ => by_http_status(provider, http, message, retry_after),
-            }
-        }
-        Provider::Aihubmax => {
-            let message = str_at(&v, "/error/message")
-                .map(String::from)
-                .unwrap_or(head);
-            let kind = format!(
-                "{} {}",
-                str_at(&v, "/error/type").unwrap_or(""),
-                v.pointer("/error/code")
-                    .map(|c| c.to_string())
-                    .unwrap_or_default()
-            )
-            .to_ascii_lowercase();
-            if kind.contains("content") || kind.contains("policy") || kind.contains("sensitive") {
-                SubmitError::ContentPolicy { provider, message }
-            } else if kind.contains("quota")
-                || kind.contains("balance")
-                || kind.contains("insufficient")
-            {
-                SubmitError::Balance { provider, message }
-            } else {
-                by_http_status(provider, http, message, retry_after)
-            }
-        }
-    }
+    let json: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    (row(provider).dialect.parse_error)(&ErrorAnswer {
+        provider,
+        http,
+        json: &json,
+        head: body.chars().take(300).collect(),
+        retry_after,
+    })
 }
 
 #[cfg(test)]
@@ -726,10 +466,30 @@ mod tests {
             orientation: Orientation::Video,
             image: ImageInput::Url("https://e.com/a.jpg".into()),
             video_url: "https://e.com/d.mp4".into(),
+            video_sha256: None,
             prompt: None,
             negative_prompt: None,
             keep_sound: Some(false),
         }
+    }
+
+    #[test]
+    fn every_provider_has_one_row_agreeing_with_its_spec() {
+        for p in Provider::ALL {
+            assert_eq!(ROWS.iter().filter(|r| r.provider == p).count(), 1, "{p}");
+            for m in p.models() {
+                let spec = Spec::lookup(p, *m, Orientation::Video).unwrap();
+                assert_eq!(
+                    row(p).image_links_only,
+                    spec.image.transport == preflight::spec::Transport::UrlOnly,
+                    "{p}"
+                );
+            }
+        }
+        assert_eq!(
+            query_path(Provider::Novita, "a b"),
+            "/v3/async/task-result?task_id=a%20b"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use submit::{
     Client, Credentials, HttpConfig, ImageInput, Inputs, Journal, Mode, Status, SubmitError,
     Submitted, Timing,
 };
-use support::fake::{CreateStep, Fake};
+use support::fake::{cdn, CreateStep, Fake};
 
 const KEY: &str = "sk-test-SECRET-4f9a1c";
 
@@ -79,8 +79,9 @@ fn url_inputs(provider: Provider) -> Inputs {
         model: Model::KlingV3,
         mode: Mode::Std,
         orientation: Orientation::Video,
-        image: ImageInput::Url("https://cdn.example.com/photo.jpg".into()),
-        video_url: "https://cdn.example.com/dance.mp4".into(),
+        image: ImageInput::Url(cdn("photo.jpg")),
+        video_url: cdn("dance.mp4"),
+        video_sha256: None,
         prompt: None,
         negative_prompt: None,
         keep_sound: None,
@@ -141,7 +142,7 @@ fn kling_request_is_exactly_as_documented() {
         json!({
             "model_name": "kling-v3",
             "image_url": b64,
-            "video_url": "https://cdn.example.com/dance.mp4",
+            "video_url": cdn("dance.mp4"),
             "character_orientation": "video",
             "mode": "pro",
             "prompt": "she dances",
@@ -170,7 +171,7 @@ fn powertokens_goes_under_kling_prefix() {
     assert_eq!(p.path, "/kling/v1/videos/motion-control");
     let body = p.json();
     assert_eq!(body["model_name"], "kling-v3");
-    assert_eq!(body["image_url"], "https://cdn.example.com/photo.jpg");
+    assert_eq!(body["image_url"], cdn("photo.jpg"));
     assert_eq!(body["mode"], "std");
     assert!(body.get("keep_original_sound").is_none());
     let task = submit::wait(&s.client, &s.journal, &row, &timing(), &mut quiet()).unwrap();
@@ -200,7 +201,7 @@ fn novita_like(provider: Provider) {
         p.json(),
         json!({
             "image": b64,
-            "video": "https://cdn.example.com/dance.mp4",
+            "video": cdn("dance.mp4"),
             "model_name": "kling-v3-0-pro",
             "character_orientation": "image",
             "prompt": "smooth",
@@ -287,8 +288,8 @@ fn aihubmax_request_urls_only_and_waits_out_empty_results() {
         p.json(),
         json!({
             "model": "kling-v2-6-motion-control",
-            "image_url": "https://cdn.example.com/photo.jpg",
-            "video_url": "https://cdn.example.com/dance.mp4",
+            "image_url": cdn("photo.jpg"),
+            "video_url": cdn("dance.mp4"),
             "mode": "std",
             "prompt": "p",
             "character_orientation": "video",
@@ -439,7 +440,13 @@ fn timeout_without_external_ids_marks_unknown_and_never_recreates() {
     let inputs = url_inputs(Provider::Highway);
     let err = go(&s, &inputs, false, &t).unwrap_err();
     assert!(matches!(err, SubmitError::Unknown { .. }), "{err:?}");
-    assert!(err.to_string().contains("--again"));
+    assert!(err
+        .to_string()
+        .contains("asking explicitly for a new (paid) task"));
+    assert!(
+        !err.to_string().contains("--"),
+        "no CLI flags in library errors"
+    );
     let rows = s.journal.list().unwrap();
     assert_eq!(rows[0].status, state::UNKNOWN);
     // The same command again: still no second create.
@@ -604,9 +611,7 @@ fn slow_completion_times_out_then_resumes() {
         .clone();
     let e = submit::wait(&s.client, &s.journal, &row, &t, &mut quiet()).unwrap_err();
     assert!(matches!(e, SubmitError::WaitTimeout { .. }), "{e:?}");
-    assert!(e
-        .to_string()
-        .contains("preflight status 860000000001 --wait"));
+    assert!(e.to_string().contains("860000000001") && !e.to_string().contains("--"));
     let task = submit::wait(&s.client, &s.journal, &row, &timing(), &mut quiet()).unwrap();
     assert_eq!(task.status, Status::Succeeded);
     assert_eq!(s.fake.tasks_created(), 1);
@@ -626,7 +631,7 @@ fn expired_link_is_a_clear_error() {
         matches!(e, SubmitError::LinkExpired { status: 410, .. }),
         "{e:?}"
     );
-    assert!(e.to_string().contains("expired") && e.to_string().contains("preflight status"));
+    assert!(e.to_string().contains("expired") && e.to_string().contains("fresh link"));
     let left = std::fs::read_dir(s.dir.join("out"))
         .map(|d| d.count())
         .unwrap_or(0);

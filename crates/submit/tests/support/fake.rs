@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -55,6 +55,21 @@ struct Task {
     id: String,
     external: Option<String>,
     polls: usize,
+    /// Why the task fails: a link it could not fetch.
+    failure: Option<String>,
+}
+
+/// A link the fake fetched, as the services do when a task is created.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The link without its query (no signatures in test output).
+    pub url: String,
+    /// `video` or `image`.
+    pub field: &'static str,
+    pub status: u16,
+    pub bytes: Vec<u8>,
+    /// Why the fetch does not count as media, if it does not.
+    pub problem: Option<String>,
 }
 
 #[derive(Debug)]
@@ -72,6 +87,8 @@ pub struct State {
     pub fail_reason: String,
     pub expected_auth: Option<String>,
     pub video: Vec<u8>,
+    /// Every link fetched, in order.
+    pub fetched: Vec<Fetched>,
     tasks: Vec<Task>,
 }
 
@@ -98,6 +115,7 @@ impl Fake {
             fail_reason: "content risk control".into(),
             expected_auth: None,
             video,
+            fetched: Vec::new(),
             tasks: Vec::new(),
         }));
         let fake = Fake {
@@ -133,6 +151,11 @@ impl Fake {
             .into_iter()
             .filter(|r| r.method == "POST")
             .collect()
+    }
+
+    /// Links fetched so far.
+    pub fn fetched(&self) -> Vec<Fetched> {
+        self.with(|s| s.fetched.clone())
     }
 
     pub fn script(&self, steps: Vec<CreateStep>) {
@@ -174,6 +197,22 @@ impl Fake {
     fn route(&self, req: &Recorded) -> Reply {
         let json_h = vec![("Content-Type".to_string(), "application/json".to_string())];
         let path = req.path.as_str();
+        if let Some(name) = path.strip_prefix("/cdn/") {
+            // A public web server for tests that pass links of their own.
+            let s = self.state.lock().unwrap();
+            return if name.ends_with(".mp4") || name.ends_with(".mov") {
+                (200, s.video.clone(), vec![], None)
+            } else if name.ends_with(".jpg") || name.ends_with(".png") {
+                (
+                    200,
+                    std::fs::read(fixture("images/portrait_720x1280_ok.jpg")).unwrap(),
+                    vec![],
+                    None,
+                )
+            } else {
+                (404, b"no such file".to_vec(), vec![], None)
+            };
+        }
         if let Some(name) = path.strip_prefix("/files/") {
             let mut s = self.state.lock().unwrap();
             if s.expired_downloads > 0 {
@@ -216,9 +255,8 @@ impl Fake {
             return (401, body.to_string().into_bytes(), json_h, None);
         }
         let base = self.base.clone();
-        let mut s = self.state.lock().unwrap();
         if req.method == "POST" {
-            let step = s.create_script.pop_front().unwrap_or(CreateStep::Ok);
+            let step = self.with(|s| s.create_script.pop_front().unwrap_or(CreateStep::Ok));
             if let CreateStep::Reject {
                 http,
                 body,
@@ -232,6 +270,16 @@ impl Fake {
                 return (*http, body.to_string().into_bytes(), h, None);
             }
             let body_in: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+            // Fetch every link, as the services do, before taking the lock
+            // (the links may point at this very server).
+            let fetched = fetch_links(&body_in);
+            let failure = fetched.iter().find_map(|f| {
+                f.problem
+                    .clone()
+                    .map(|p| format!("cannot fetch the {}: {p}", f.field))
+            });
+            let mut s = self.state.lock().unwrap();
+            s.fetched.extend(fetched);
             let n = s.tasks.len() + 1;
             let id = match flavour {
                 "kling" => format!("86{n:010}"),
@@ -254,6 +302,7 @@ impl Fake {
                 id: id.clone(),
                 external: external.clone(),
                 polls: 0,
+                failure,
             });
             let ok = match flavour {
                 "kling" => json!({"code": 0, "message": "SUCCEED", "request_id": "r",
@@ -276,6 +325,7 @@ impl Fake {
             };
         }
         // Queries.
+        let mut s = self.state.lock().unwrap();
         let wanted = match flavour {
             "kling" => path.rsplit('/').next().unwrap_or("").to_string(),
             "novita" => path
@@ -311,6 +361,11 @@ impl Fake {
         let poll = task.polls;
         task.polls += 1;
         let generic = statuses[poll.min(statuses.len() - 1)];
+        // A task whose links could not be fetched fails once it is looked at.
+        let (generic, reason) = match &task.failure {
+            Some(f) if generic != "queued" => ("failed", f.clone()),
+            _ => (generic, reason),
+        };
         let url = format!("{base}/files/{}.mp4", task.id);
         let id = task.id.clone();
         let external = task.external.clone();
@@ -379,6 +434,97 @@ impl Fake {
         };
         (200, body.to_string().into_bytes(), json_h, None)
     }
+}
+
+/// Where the repository's fixtures are, from either package's tests.
+pub fn fixture(rel: &str) -> std::path::PathBuf {
+    let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [here.join("fixtures"), here.join("../../fixtures")]
+        .into_iter()
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| here.join("fixtures"))
+        .join(rel)
+}
+
+/// A link on a public web server (a shared fake on loopback) serving a
+/// compliant video for `*.mp4`/`*.mov` and a JPEG photo for `*.jpg`/`*.png`.
+pub fn cdn(name: &str) -> String {
+    static CDN: OnceLock<Fake> = OnceLock::new();
+    let cdn = CDN.get_or_init(|| {
+        Fake::start(std::fs::read(fixture("videos/ok_720x1280_5s.mp4")).expect("video fixture"))
+    });
+    format!("{}/cdn/{name}", cdn.base)
+}
+
+/// The links in a create body, each with the kind of media it must serve.
+fn links_in(body: &Value) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for (key, field) in [
+        ("video_url", "video"),
+        ("video", "video"),
+        ("image_url", "image"),
+        ("image", "image"),
+    ] {
+        if let Some(u) = body.get(key).and_then(Value::as_str) {
+            if u.starts_with("http://") || u.starts_with("https://") {
+                out.push((field, u.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// GET each link and judge it as a service would: status 200, a sane size,
+/// and the first bytes of an MP4/MOV (`ftyp`) or a JPEG/PNG.
+fn fetch_links(body: &Value) -> Vec<Fetched> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build();
+    links_in(body)
+        .into_iter()
+        .map(|(field, url)| {
+            let shown = url.split('?').next().unwrap_or("").to_string();
+            let loopback = shown.starts_with("http://127.0.0.1:");
+            let (status, bytes) = if !loopback {
+                // Tests never leave the machine: anything else is unreachable.
+                (0, Vec::new())
+            } else {
+                match agent.get(&url).call() {
+                    Ok(r) => {
+                        let status = r.status();
+                        let mut bytes = Vec::new();
+                        let _ = r.into_reader().take(200_000_000).read_to_end(&mut bytes);
+                        (status, bytes)
+                    }
+                    Err(ureq::Error::Status(code, _)) => (code, Vec::new()),
+                    Err(_) => (0, Vec::new()),
+                }
+            };
+            let media = match field {
+                "video" => bytes.len() > 12 && &bytes[4..8] == b"ftyp",
+                _ => bytes.starts_with(&[0xFF, 0xD8, 0xFF]) || bytes.starts_with(b"\x89PNG"),
+            };
+            let problem = if status == 0 {
+                Some(format!("{shown} is unreachable"))
+            } else if status != 200 {
+                Some(format!("{shown} answered HTTP {status}"))
+            } else if !media {
+                Some(format!(
+                    "{shown} does not serve a {field} ({} bytes)",
+                    bytes.len()
+                ))
+            } else {
+                None
+            };
+            Fetched {
+                url: shown,
+                field,
+                status,
+                bytes,
+                problem,
+            }
+        })
+        .collect()
 }
 
 fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
