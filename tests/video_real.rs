@@ -193,7 +193,18 @@ fn mpeg_ts_with_late_timestamps_starts_at_zero() {
 #[test]
 fn anamorphic_sd_becomes_square_pixels() {
     let dir = tempfile::tempdir().unwrap();
-    let input = make(dir.path(), "dv.mp4", "720x480", 3, &["-vf", "setsar=32/27"]);
+    // Tagged BT.601 (NTSC), as SD cameras write it: the re-encode converts it.
+    let sd = [
+        "-vf",
+        "setsar=32/27",
+        "-colorspace",
+        "smpte170m",
+        "-color_primaries",
+        "smpte170m",
+        "-color_trc",
+        "smpte170m",
+    ];
+    let input = make(dir.path(), "dv.mp4", "720x480", 3, &sd);
     // `check` reports the displayed size and the advisory.
     let check = Command::new(bin())
         .args(["check", "--json"])
