@@ -433,3 +433,42 @@ fn long_rotated_hevc_is_cut_upright() {
     );
     bt709_square(v);
 }
+
+#[test]
+fn a_cut_inside_the_guessed_window_sends_the_encode_back_to_a_scan() {
+    // HEVC must be re-encoded; the encode first keeps the start of the file
+    // and scans as it goes. A hard cut at 4 s makes the second shot (10 s)
+    // the window: the pass gives up and the window is scanned for.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("two_shots.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=480x270:rate=25:d=4",
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=480x270:rate=25",
+        "-filter_complex",
+        "[1:v]trim=duration=10,setpts=PTS-STARTPTS[b];[0:v][b]concat=n=2:v=1:a=0[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "log-level=error",
+        "-tag:v",
+        "hvc1",
+        input.to_str().unwrap(),
+    ]);
+    let line = fix(&input, &dir.path().join("out"), &["--orientation", "image"]);
+    assert_eq!(line["action"], "reencoded", "{line}");
+    let o = output_of(&line);
+    let d = starts_at_zero(&o);
+    assert!((9.5..=10.0).contains(&d), "{d}");
+    let scenes = preflight::scenes(&o, &Default::default()).unwrap();
+    assert!(scenes.cuts_us.is_empty(), "{:?}", scenes.cuts_us);
+}
