@@ -378,6 +378,16 @@ fn pcm_sound_is_encoded_while_the_video_is_copied() {
     assert!((num(&a["duration"]) - vd).abs() < 0.03, "{a}");
 }
 
+/// `fix --orientation image` (10 s) re-encodes `input` to 9.5–10 s from 0.
+fn reencoded_to_ten_seconds(input: &Path, dir: &Path) -> PathBuf {
+    let line = fix(input, &dir.join("out"), &["--orientation", "image"]);
+    assert_eq!(line["action"], "reencoded", "{line}");
+    let o = output_of(&line);
+    let d = starts_at_zero(&o);
+    assert!((9.5..=10.0).contains(&d), "{d}");
+    o
+}
+
 #[test]
 fn long_rotated_hevc_is_cut_upright() {
     let dir = tempfile::tempdir().unwrap();
@@ -417,11 +427,7 @@ fn long_rotated_hevc_is_cut_upright() {
         "rotate=90",
         input.to_str().unwrap(),
     ]);
-    let line = fix(&input, &dir.path().join("out"), &["--orientation", "image"]);
-    assert_eq!(line["action"], "reencoded", "{line}");
-    let o = output_of(&line);
-    let d = starts_at_zero(&o);
-    assert!((9.5..=10.0).contains(&d), "{d}");
+    let o = reencoded_to_ten_seconds(&input, dir.path());
     let p = ffprobe(&o);
     let v = stream(&p, "video").unwrap();
     assert!(v["side_data_list"].is_null(), "{v}");
@@ -464,11 +470,7 @@ fn a_cut_inside_the_guessed_window_sends_the_encode_back_to_a_scan() {
         "hvc1",
         input.to_str().unwrap(),
     ]);
-    let line = fix(&input, &dir.path().join("out"), &["--orientation", "image"]);
-    assert_eq!(line["action"], "reencoded", "{line}");
-    let o = output_of(&line);
-    let d = starts_at_zero(&o);
-    assert!((9.5..=10.0).contains(&d), "{d}");
+    let o = reencoded_to_ten_seconds(&input, dir.path());
     let scenes = preflight::scenes(&o, &Default::default()).unwrap();
     assert!(scenes.cuts_us.is_empty(), "{:?}", scenes.cuts_us);
 }
