@@ -29,10 +29,21 @@
 #   videos (ffmpeg CLI only; H.264 High yuv420p, x264 veryfast CRF 20, AAC
 #   128k 48 kHz, +faststart, the filters preflight's encoder uses)
 #   hevc10_rot90   HEVC 10-bit 1920x1080, rotation flag, 5 s   H.264 upright 1080x1920
-#   long_45s       H.264 720x1280, 45 s                  cut at the last keyframe <= 29.967 s, stream copy
+#   long_45s       H.264 720x1280, 45 s                  stream copy to 30 s (the ffmpeg CLI: to the last
+#                                                        keyframe <= 29.967 s, as preflight cut before)
 #   mkv_1080p      H.264 1920x1080 in Matroska, 10 s     remux to MP4, stream copy
 #   dci4k60        H.264 4096x2160 60 fps, 3.5 s         scale to 3850x2030, 30 fps
 #   small_320x240  H.264 320x240, 5 s                    scale up to 454x340
+#
+#   two more video rows, run alone (not part of "everything"):
+#   phone_hevc_35s HEVC 10-bit 1920x1080, rotation flag, 35 s, for kling
+#                  orientation image (10 s): --segment auto scans until the
+#                  window is decided, then H.264 upright 1080x1920, 9.967 s;
+#                  the ffmpeg CLI decodes only the 9.967 s it keeps (-t)
+#   ts_1080p       H.264 1920x1080 in MPEG-TS starting at 2.88 s, 10 s:
+#                  remux to MP4 starting at 0, stream copy
+#
+#     ONLY="phone_hevc_35s ts_1080p" bash benches/compare.sh   # just these rows
 #
 # Every tool gets the same inputs and both cores: preflight is one
 # `preflight fix` process per folder (it works on files in parallel); the
@@ -77,6 +88,14 @@ LIMIT_VIDEO=100000000
 BAR="128,128,128" # pad colour of the other tools (preflight takes one from the picture's edge)
 IMAGE_CASES=(exif6_12mp pano_8000 avatar heic_12mp png_24mp)
 VIDEO_CASES=(hevc10_rot90 long_45s mkv_1080p dci4k60 small_320x240)
+EXTRA_CASES=(phone_hevc_35s ts_1080p)
+# ONLY="case ...": just those rows (no "all images", no "everything").
+if [ -n "${ONLY:-}" ]; then
+  keep() { local c k out=(); for c in "$@"; do for k in $ONLY; do [ "$c" = "$k" ] && out+=("$c"); done; done; echo "${out[@]}"; }
+  read -r -a IMAGE_CASES <<<"$(keep "${IMAGE_CASES[@]}")"
+  read -r -a VIDEO_CASES <<<"$(keep "${VIDEO_CASES[@]}")"
+  read -r -a EXTRA_CASES <<<"$(keep "${EXTRA_CASES[@]}")"
+fi
 START=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -112,6 +131,7 @@ else
 fi
 trap 'rm -rf "$work"' EXIT
 corpus=$work/corpus
+mkdir -p "$corpus"
 results=$work/results.tsv
 notes=$work/notes.txt
 : >"$results"
@@ -125,6 +145,15 @@ photo() { # W H OUT [convert options]
   shift 3
   "$IM" -size $((w / 8))x$((h / 8)) plasma:fractal -blur 0x1 -resize "${w}x${h}!" \
     -attenuate "${NOISE:-0.4}" +noise Gaussian "$@" "$out"
+}
+
+# A phone's clip: HEVC 10-bit 1920x1080 30 fps with a 90° rotation flag.
+rotated_hevc() { # SECONDS TMP_BASE OUT_BASE
+  ff -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=$1" -f lavfi -i "sine=frequency=440:duration=$1" \
+    -c:v libx265 -preset ultrafast -crf 26 -pix_fmt yuv420p10le -tag:v hvc1 -x265-params log-level=error \
+    -c:a aac -b:a 96k "$2.mp4"
+  ff -i "$2.mp4" -c copy -metadata:s:v:0 rotate=90 -movflags +faststart "$3.mp4"
+  rm -f "$2.mp4"
 }
 
 make_master() { # CASE: writes $masters/CASE.EXT once
@@ -152,13 +181,7 @@ make_master() { # CASE: writes $masters/CASE.EXT once
       rm -f "$tmp.png"
       ;;
     png_24mp) NOISE=1.0 photo 6000 4000 "$m.png" -depth 8 ;;
-    hevc10_rot90)
-      ff -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=5" -f lavfi -i "sine=frequency=440:duration=5" \
-        -c:v libx265 -preset ultrafast -crf 26 -pix_fmt yuv420p10le -tag:v hvc1 -x265-params log-level=error \
-        -c:a aac -b:a 96k "$tmp.mp4"
-      ff -i "$tmp.mp4" -c copy -metadata:s:v:0 rotate=90 -movflags +faststart "$m.mp4"
-      rm -f "$tmp.mp4"
-      ;;
+    hevc10_rot90) rotated_hevc 5 "$tmp" "$m" ;;
     long_45s)
       ff -f lavfi -i "testsrc2=size=720x1280:rate=30:duration=45" -f lavfi -i "sine=frequency=440:duration=45" \
         -c:v libx264 -preset ultrafast -crf 23 -pix_fmt yuv420p -c:a aac -b:a 96k -movflags +faststart "$m.mp4"
@@ -175,20 +198,33 @@ make_master() { # CASE: writes $masters/CASE.EXT once
       ff -f lavfi -i "testsrc2=size=320x240:rate=30:duration=5" -f lavfi -i "sine=frequency=440:duration=5" \
         -c:v libx264 -preset ultrafast -crf 23 -pix_fmt yuv420p -c:a aac -b:a 96k -movflags +faststart "$m.mp4"
       ;;
+    phone_hevc_35s) rotated_hevc 35 "$tmp" "$m" ;;
+    ts_1080p)
+      ff -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=10" -f lavfi -i "sine=frequency=440:duration=10" \
+        -c:v libx264 -preset ultrafast -crf 23 -pix_fmt yuv420p -c:a aac -b:a 96k -output_ts_offset 1.48 \
+        -f mpegts "$m.ts"
+      ;;
   esac
 }
 
 gen_start=$(date +%s)
 for c in "${IMAGE_CASES[@]}"; do make_master "$c"; done
-for c in "${VIDEO_CASES[@]}"; do make_master "$c"; done
-for kind in images videos; do
-  if [ $kind = images ]; then cases=("${IMAGE_CASES[@]}"); else cases=("${VIDEO_CASES[@]}"); fi
+for c in "${VIDEO_CASES[@]}" "${EXTRA_CASES[@]}"; do make_master "$c"; done
+for kind in images videos extra; do
+  case $kind in
+    images) cases=("${IMAGE_CASES[@]}") ;;
+    videos) cases=("${VIDEO_CASES[@]}") ;;
+    extra) cases=("${EXTRA_CASES[@]}") ;;
+  esac
   for c in "${cases[@]}"; do
     n=$COPIES
     [ "$c" = avatar ] && n=$((COPIES * 25))
-    mkdir -p "$corpus/$kind/$c"
+    dest=$corpus/$kind/$c
+    # The extra rows stay out of the corpus that "everything" runs on.
+    [ $kind = extra ] && dest=$work/extra/$c
+    mkdir -p "$dest"
     src=$(ls "$masters/$c".*)
-    for i in $(seq 1 "$n"); do cp "$src" "$corpus/$kind/$c/$c-$i.${src##*.}"; done
+    for i in $(seq 1 "$n"); do cp "$src" "$dest/$c-$i.${src##*.}"; done
   done
 done
 sync
@@ -286,6 +322,12 @@ op_ffmpeg() { # CASE IN OUT_BASE
       ff -i "$in" -vf "$fps,scale=454:340:flags=bicubic,format=yuv420p,setsar=1" "${x264[@]}" "${aac[@]}" \
         -movflags +faststart "$3.mp4"
       return ;;
+    phone_hevc_35s) # the 299 frames preflight keeps; autorotate inserts the transpose
+      ff -t 9.967 -i "$in" -vf "$fps,format=yuv420p,setsar=1" "${x264[@]}" "${aac[@]}" -movflags +faststart "$3.mp4"
+      return ;;
+    ts_1080p)
+      ff -i "$in" -c copy -movflags +faststart "$3.mp4"
+      return ;;
     *) echo "ffmpeg: no pipeline for $c" >&2; return 1 ;;
   esac
   local vfa=()
@@ -357,13 +399,14 @@ indep() { # FILE
       awk -v w="$w" -v h="$h" 'BEGIN { exit !(w <= 2.5 * h && h <= 2.5 * w) }' || why+=("aspect ${w}x${h} outside 1:2.5..2.5:1")
       ;;
     *.mp4)
-      local info codec pix rot dur
+      local info codec pix rot dur start
       info=$(ffprobe -v error -select_streams v:0 -show_entries \
-        stream=codec_name,width,height,pix_fmt:stream_side_data=rotation:format=format_name,duration \
+        stream=codec_name,width,height,pix_fmt:stream_side_data=rotation:format=format_name,duration,start_time \
         -of default=nw=1 "$f" 2>/dev/null) || { echo "ffprobe cannot read it"; return; }
       get() { awk -F= -v k="$1" '$1 == k { print $2; exit }' <<<"$info"; }
       codec=$(get codec_name) w=$(get width) h=$(get height) pix=$(get pix_fmt)
-      rot=$(get rotation) fmt=$(get format_name) dur=$(get duration)
+      rot=$(get rotation) fmt=$(get format_name) dur=$(get duration) start=$(get start_time)
+      awk -v s="${start:-0}" 'BEGIN { exit !(s < 0.001 && s > -0.001) }' || why+=("starts at $start s")
       [[ $fmt == *mp4* ]] || why+=("container $fmt")
       [ "$codec" = h264 ] || why+=("codec $codec")
       [ "$pix" = yuv420p ] || why+=("pixel format $pix")
@@ -442,7 +485,9 @@ run() {
   rm -rf "$out" "$out".*
   mkdir -p "$out" "$out.err"
   if [ "$tool" = preflight ]; then
-    measure "$PF" fix --provider kling --model kling-v3 --json --out "$out" "$in"
+    local extra=()
+    [ "$label" = phone_hevc_35s ] && extra=(--orientation image)
+    measure "$PF" fix --provider kling --model kling-v3 "${extra[@]}" --json --out "$out" "$in"
   else
     measure bash -c 'each "$@"' _ "$tool" "$out" "$in"
   fi
@@ -463,8 +508,14 @@ for c in "${VIDEO_CASES[@]}"; do
   in=$corpus/videos/$c
   for tool in preflight ffmpeg; do run "$c" "$tool" "$in" "$(count "$in")"; done
 done
-for tool in preflight ffmpeg im vips; do run "all images" "$tool" "$corpus/images" "$(count "$corpus/images")"; done
-for tool in preflight ffmpeg; do run "everything" "$tool" "$corpus" "$(count "$corpus")"; done
+for c in "${EXTRA_CASES[@]}"; do
+  in=$work/extra/$c
+  for tool in preflight ffmpeg; do run "$c" "$tool" "$in" "$(count "$in")"; done
+done
+if [ -z "${ONLY:-}" ]; then
+  for tool in preflight ffmpeg im vips; do run "all images" "$tool" "$corpus/images" "$(count "$corpus/images")"; done
+  for tool in preflight ffmpeg; do run "everything" "$tool" "$corpus" "$(count "$corpus")"; done
+fi
 
 # --- report --------------------------------------------------------------------
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)

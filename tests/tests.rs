@@ -26,3 +26,5 @@ mod leaks;
 mod submit_cli;
 // `fix` and `check --deep` on the video fixtures.
 mod video_fix;
+// `fix` on videos shaped like cameras', recorders' and phones' (made here).
+mod video_real;

@@ -385,6 +385,26 @@ pub fn check_video(video: &VideoFacts, spec: &Spec) -> Report {
             ),
         );
     }
+    if video.anamorphic() {
+        let (n, d) = video.sample_aspect;
+        report.warn(
+            Rule::VideoPixelAspectSquare,
+            format!(
+                "pixel aspect {n}:{d}: the stored {}x{} is shown as {w}x{h}; a pipeline that ignores it sees a squeezed or stretched body",
+                video.coded_width, video.coded_height
+            ),
+        );
+    }
+    if let Some(hdr) = video.colour.hdr() {
+        report.warn(
+            Rule::VideoHdr,
+            format!(
+                "HDR video ({} transfer, {} primaries); read as SDR its colours are wrong, tone-mapped BT.709 is the safe form",
+                hdr.name(),
+                video.colour.primaries.as_deref().unwrap_or("unknown")
+            ),
+        );
+    }
     if video.moov_first == Some(false) {
         report.warn(
             Rule::VideoMoovFirst,

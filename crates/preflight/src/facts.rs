@@ -133,10 +133,18 @@ pub struct VideoFacts {
     pub coded_width: u32,
     /// Height as encoded.
     pub coded_height: u32,
-    /// Size as displayed, after rotation.
+    /// Size as displayed: the stored size stretched by the sample aspect ratio
+    /// (the width changes, as players do), then turned by the rotation.
     pub width: u32,
     /// Height as displayed.
     pub height: u32,
+    /// Sample (pixel) aspect ratio `num:den`; `1:1` when square or unknown.
+    pub sample_aspect: (u32, u32),
+    /// How the pixel values map to colours, as the stream is tagged.
+    pub colour: VideoColour,
+    /// Where the file's timeline starts, in microseconds (an MPEG-TS capture
+    /// often starts at 1.4 s or later). Outputs always start at 0.
+    pub start_us: i64,
     /// Clockwise rotation a player applies, in degrees: 0, 90, 180 or 270.
     pub rotation: u16,
     /// Duration in microseconds (integer so that limits compare exactly).
@@ -160,9 +168,69 @@ impl VideoFacts {
     pub fn duration_s(&self) -> f64 {
         self.duration_us as f64 / 1e6
     }
+
+    /// Pixels are not square: the stored picture is stretched on display.
+    pub fn anamorphic(&self) -> bool {
+        let (n, d) = self.sample_aspect;
+        n != d
+    }
+}
+
+/// Colour tags of a video stream, as FFmpeg names them (`bt709`, `bt2020`,
+/// `smpte2084`, `arib-std-b67`, `tv`); `None` when the stream does not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VideoColour {
+    /// Colour primaries (`bt709`, `bt2020`, `smpte170m`).
+    pub primaries: Option<String>,
+    /// Transfer function (`bt709`, `smpte2084` for PQ, `arib-std-b67` for HLG).
+    pub transfer: Option<String>,
+    /// YUV matrix (`bt709`, `bt2020nc`, `bt470bg`).
+    pub matrix: Option<String>,
+    /// `tv` (limited) or `pc` (full).
+    pub range: Option<String>,
+}
+
+/// A high dynamic range transfer, which an SDR pipeline shows wrongly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HdrTransfer {
+    /// SMPTE ST 2084 (HDR10, Dolby Vision base layers).
+    Pq,
+    /// ARIB STD-B67 hybrid log-gamma (most phones' HDR video).
+    Hlg,
+}
+
+impl HdrTransfer {
+    /// The short name people use: `PQ` or `HLG`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HdrTransfer::Pq => "PQ",
+            HdrTransfer::Hlg => "HLG",
+        }
+    }
+
+    /// The transfer's name in FFmpeg (and zimg).
+    pub fn ffmpeg_name(self) -> &'static str {
+        match self {
+            HdrTransfer::Pq => "smpte2084",
+            HdrTransfer::Hlg => "arib-std-b67",
+        }
+    }
+}
+
+impl VideoColour {
+    /// The HDR transfer, if the stream is tagged with one.
+    pub fn hdr(&self) -> Option<HdrTransfer> {
+        [HdrTransfer::Pq, HdrTransfer::Hlg]
+            .into_iter()
+            .find(|t| self.transfer.as_deref() == Some(t.ffmpeg_name()))
+    }
 }
 
 /// Facts about an image or a video.
+// One value per file, made once and read often: boxing the larger variant
+// would buy nothing but an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum MediaFacts {

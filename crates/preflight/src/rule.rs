@@ -82,6 +82,10 @@ rules! {
     VideoMoovFirst = "video.moov.first",
     /// Advisory: more than one video stream.
     VideoStreamsSingle = "video.streams.single",
+    /// Advisory: the pixels are not square (the picture is stretched on display).
+    VideoPixelAspectSquare = "video.pixel_aspect.square",
+    /// Advisory: HDR (PQ or HLG transfer).
+    VideoHdr = "video.hdr",
     /// Advisory (`check --deep`): the video has hard cuts.
     VideoCutsNone = "video.cuts.none",
     /// Advisory (`check --deep`): the video starts black or frozen.

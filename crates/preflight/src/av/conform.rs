@@ -6,9 +6,9 @@
 use std::fs;
 use std::path::Path;
 
-use super::encode::{encode, Pass};
-use super::remux::{remux, RemuxError};
-use super::scenes::detect_scenes;
+use super::encode::{encode, Pass, PassEnd};
+use super::remux::{remux, RemuxAudio, RemuxError};
+use super::scenes::scan_for_window;
 use crate::error::FixError;
 use crate::facts::VideoFacts;
 use crate::plan::video::{
@@ -34,7 +34,17 @@ pub fn conform(
     };
     let max_bytes = target.max_bytes.or(spec.video.max_bytes);
     if target.mode == Mode::Remux {
-        let keep_audio = matches!(target.audio, AudioPlan::Copy);
+        let audio = match target.audio {
+            AudioPlan::None | AudioPlan::Drop => RemuxAudio::None,
+            AudioPlan::Copy => RemuxAudio::Copy,
+            AudioPlan::Aac {
+                bitrate,
+                sample_rate,
+            } => RemuxAudio::Aac {
+                bitrate,
+                sample_rate,
+            },
+        };
         let mut cut = target.keyframe_cut;
         let mut resolved = None;
         if let Window::Auto { max_us } = target.window {
@@ -55,7 +65,7 @@ pub fn conform(
         }
         let copy_possible = resolved.is_none() || cut.is_some();
         if copy_possible {
-            match remux(input, keep_audio, cut, output) {
+            match remux(input, audio, cut, output) {
                 Ok(()) => {
                     let size = fs::metadata(output)?.len();
                     if max_bytes.is_none_or(|m| size <= m) {
@@ -102,35 +112,45 @@ fn reencode(
     max_bytes: Option<u64>,
     output: &Path,
 ) -> Result<Action, FixError> {
-    let (start_us, duration_us) = match target.window {
-        Window::Whole => (0, None),
+    // `--segment auto`: first guess that the window starts the file and scan
+    // while encoding (one decode); a cut inside it or a still start sends the
+    // pass back to a scan of its own.
+    let (mut start_us, mut duration_us, mut guess_auto_us) = match target.window {
+        Window::Whole => (0, None, None),
         Window::Fixed {
             start_us,
             duration_us,
-        } => (start_us, Some(duration_us)),
-        Window::Auto { max_us } => {
-            let (start, len) = auto_window(input, facts, target, max_us)?;
-            (start, Some(len))
-        }
+        } => (start_us, Some(duration_us), None),
+        Window::Auto { max_us } => (0, Some(max_us), Some(max_us)),
     };
     let fps = u64::from(target.fps.max(1));
     let min_us = target.min_frames * SECOND_US / fps;
-    let available = duration_us.unwrap_or(facts.duration_us);
-    // Keep one second of slack: the probe's duration may include a longer audio
-    // track.
-    let may_extend = available < min_us + SECOND_US;
-    let out_us = (available.min(target.max_frames * SECOND_US / fps)).max(min_us);
 
     let mut rate = target.rate;
-    for _ in 0..BUDGET_ATTEMPTS {
+    let mut attempts = 0;
+    while attempts < BUDGET_ATTEMPTS {
+        let available = duration_us.unwrap_or(facts.duration_us);
+        // Keep one second of slack: the probe's duration may include a longer
+        // audio track.
+        let may_extend = available < min_us + SECOND_US;
+        let out_us = (available.min(target.max_frames * SECOND_US / fps)).max(min_us);
         let pass = Pass {
             target,
             start_us,
             duration_us,
             rate,
             may_extend,
+            guess_auto_us,
         };
-        encode(input, &pass, output)?;
+        if encode(input, &pass, output)? == PassEnd::WindowMoved {
+            let _ = fs::remove_file(output);
+            let max_us = guess_auto_us.take().unwrap_or_default();
+            let (start, len) = auto_window(input, facts, target, max_us)?;
+            (start_us, duration_us) = (start, Some(len));
+            continue;
+        }
+        attempts += 1;
+        guess_auto_us = None;
         let size = fs::metadata(output)?.len();
         match max_bytes {
             Some(max) if size > max => {
@@ -146,14 +166,15 @@ fn reencode(
     )))
 }
 
-/// `--segment auto`: the longest cut-free window, from a low-resolution decode.
+/// `--segment auto`: the longest cut-free window, from a low-resolution decode
+/// that stops once the window is decided.
 fn auto_window(
     input: &Path,
     facts: &VideoFacts,
     target: &Target,
     max_us: u64,
 ) -> Result<(u64, u64), FixError> {
-    let scenes = detect_scenes(input, target.threads, &target.limits)?;
+    let scenes = scan_for_window(input, target.threads, &target.limits, max_us)?;
     let duration = scenes.duration_us.min(facts.duration_us.max(1));
     Ok(choose_window(
         duration,

@@ -13,7 +13,7 @@ use ffmpeg_next as ff;
 
 use super::common::{is_cover_art, main_video_stream};
 use crate::error::ProbeError;
-use crate::facts::{Container, VideoFacts};
+use crate::facts::{Container, VideoColour, VideoFacts};
 use crate::sniff;
 
 /// Demuxers we accept for files whose first bytes we do not know. Anything else
@@ -79,6 +79,8 @@ pub fn probe_video(
     };
     let stream_index = stream.index();
     let time_base = stream.time_base();
+    let sample_aspect = sample_aspect_of(&input, &stream);
+    let colour = colour_of(&stream);
     // SAFETY: the parameters belong to `input`, which outlives this borrow.
     let (coded_width, coded_height, raw_format, raw_profile, codec_id) = unsafe {
         let p = &*stream.parameters().as_ptr();
@@ -123,10 +125,16 @@ pub fn probe_video(
     let variable_frame_rate = sample.irregular || rates_differ;
 
     let (coded_width, coded_height) = (coded_width as u32, coded_height as u32);
+    let shown_width = displayed_width(coded_width, sample_aspect);
     let (width, height) = if rotation % 180 == 90 {
-        (coded_height, coded_width)
+        (coded_height, shown_width)
     } else {
-        (coded_width, coded_height)
+        (shown_width, coded_height)
+    };
+    // SAFETY: a plain field of the open format context.
+    let start_us = match unsafe { (*input.as_ptr()).start_time } {
+        ffi::AV_NOPTS_VALUE => 0,
+        t => t,
     };
     Ok(VideoFacts {
         container,
@@ -138,6 +146,9 @@ pub fn probe_video(
         coded_height,
         width,
         height,
+        sample_aspect,
+        colour,
+        start_us,
         rotation,
         duration_us: duration_us as u64,
         frame_rate,
@@ -147,6 +158,67 @@ pub fn probe_video(
         video_streams,
         moov_first,
     })
+}
+
+/// The stored width stretched by the sample aspect ratio, rounded, as players
+/// show it (the height stays).
+pub(crate) fn displayed_width(width: u32, (num, den): (u32, u32)) -> u32 {
+    if num == 0 || den == 0 {
+        return width;
+    }
+    let w = (u64::from(width) * u64::from(num) + u64::from(den) / 2) / u64::from(den);
+    w.clamp(1, u64::from(u32::MAX)) as u32
+}
+
+/// The sample aspect ratio a player uses: the container's, else the stream's
+/// (FFmpeg's own guess), reduced; `1:1` when unknown or implausible.
+fn sample_aspect_of(
+    input: &ff::format::context::Input,
+    stream: &ff::format::stream::Stream,
+) -> (u32, u32) {
+    // SAFETY: both pointers belong to the open input; a null frame is allowed.
+    let r = unsafe {
+        ffi::av_guess_sample_aspect_ratio(
+            input.as_ptr() as *mut _,
+            stream.as_ptr() as *mut _,
+            std::ptr::null_mut(),
+        )
+    };
+    let (num, den) = (r.num, r.den);
+    // Anything beyond 1:8..8:1 is a damaged header, not a picture shape.
+    if num <= 0 || den <= 0 || num > den * 8 || den > num * 8 {
+        return (1, 1);
+    }
+    let g = gcd(num as u32, den as u32);
+    (num as u32 / g, den as u32 / g)
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.max(1)
+}
+
+/// The stream's colour tags by FFmpeg's names; unspecified ones are `None`.
+fn colour_of(stream: &ff::format::stream::Stream) -> VideoColour {
+    fn name(p: *const std::os::raw::c_char) -> Option<String> {
+        // SAFETY: FFmpeg's colour-name functions return static strings or null.
+        let name = (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy())?;
+        // FFmpeg names the unset values too ("unspecified", range "unknown").
+        (!matches!(&*name, "unspecified" | "unknown" | "reserved")).then(|| name.into_owned())
+    }
+    // SAFETY: plain fields of the stream's codec parameters, owned by the
+    // input; the name functions take any value.
+    unsafe {
+        let p = &*stream.parameters().as_ptr();
+        VideoColour {
+            primaries: name(ffi::av_color_primaries_name(p.color_primaries)),
+            transfer: name(ffi::av_color_transfer_name(p.color_trc)),
+            matrix: name(ffi::av_color_space_name(p.color_space)),
+            range: name(ffi::av_color_range_name(p.color_range)),
+        }
+    }
 }
 
 fn container_of(demuxer: &str) -> Container {

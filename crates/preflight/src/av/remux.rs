@@ -1,17 +1,43 @@
-//! Stream copy into a new MP4 (`moov` first), optionally cut at a keyframe.
+//! Stream copy into a new MP4 (`moov` first), optionally cut to a length.
 //! Packets are copied, never decoded: the cost is reading and writing the file.
+//!
+//! Every output starts at 0: the video's first keyframe is the origin and the
+//! sound is shifted with it (their offset to each other is kept), so a capture
+//! whose timeline starts at 1.48 s does not gain 1.48 s of nothing.
+//!
+//! A cut starts at the first keyframe and keeps the video packets, in decode
+//! order, up to the first one that would end past the limit. Every kept frame
+//! then has its references: a frame only refers to frames decoded before it,
+//! and those are all kept. The first packet past the limit is an I or P frame
+//! (a B-frame past the limit follows, in decode order, the later frame it
+//! refers to), so at most the B-frames just before the limit are lost with it.
 
 use std::path::Path;
 
 use ffmpeg_next as ff;
 
 use super::common::{
-    audio_stream, from_us, open_input, read_packet, to_us, video_error, video_stream,
+    audio_stream, from_us, open_input, read_packet, to_us, video_error, video_stream, DamageCount,
 };
+use super::encode::{open_aac, samples_for, AudioEncoder, AudioInput};
 use crate::error::FixError;
 
+/// What the copy does with the sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RemuxAudio {
+    None,
+    /// Packets copied.
+    Copy,
+    /// Decoded and encoded as AAC (PCM and other sound MP4 cannot carry),
+    /// cut or padded with silence to the video's length.
+    Aac {
+        bitrate: u64,
+        sample_rate: u32,
+    },
+}
+
 pub(super) enum RemuxError {
-    /// No keyframe gives a length within the limits: the caller re-encodes.
+    /// The cut would keep less than its minimum: the caller re-encodes.
     NoKeyframe,
     Failed(FixError),
 }
@@ -22,37 +48,47 @@ impl From<FixError> for RemuxError {
     }
 }
 
-/// Copies the first video stream (and the best audio stream when `keep_audio`)
-/// of `input` into `output`. With `cut = Some((min_us, max_us))` the video stops
-/// before the last keyframe whose time since the start lies in that range.
+/// Where the copy starts and stops, from a first pass over the video packets.
+#[derive(Debug, Clone, Copy)]
+struct CopySpan {
+    /// Presentation time of the first keyframe (video time base): time 0 of
+    /// the output.
+    origin: i64,
+    /// Video packets kept, counted in decode order from the first keyframe
+    /// (`None`: all).
+    video_packets: Option<u64>,
+    /// End of the last kept video frame, from the origin (`None`: not cut).
+    video_end_us: Option<i64>,
+}
+
+/// Copies the first video stream (and the best audio stream, copied or encoded
+/// as `audio` says) of `input` into `output`, starting at 0. With `cut = Some((min_us, max_us))`
+/// the video ends at the latest frame that keeps it within `max_us` and the
+/// sound is cut to the video's length; a cut that keeps less than `min_us` is
+/// refused (`NoKeyframe`).
 pub(super) fn remux(
     input: &Path,
-    keep_audio: bool,
+    audio: RemuxAudio,
     cut: Option<(u64, u64)>,
     output: &Path,
 ) -> Result<(), RemuxError> {
+    let span = {
+        let mut ictx = open_input(input)?;
+        let v_index = video_stream(&ictx)?;
+        find_span(&mut ictx, v_index, cut)?
+    };
     let mut ictx = open_input(input)?;
     let v_index = video_stream(&ictx)?;
-    let a_index = if keep_audio {
-        audio_stream(&ictx)
-    } else {
-        None
+    let a_index = match audio {
+        RemuxAudio::None => None,
+        RemuxAudio::Copy | RemuxAudio::Aac { .. } => audio_stream(&ictx),
     };
+    let copy_audio = a_index.filter(|_| audio == RemuxAudio::Copy);
     let v_tb = ictx
         .stream(v_index)
         .map(|s| s.time_base())
         .ok_or_else(|| video_error("no video stream"))?;
-
-    // The cut, in the video stream's time base.
-    let cut_pts = match cut {
-        None => None,
-        Some((lo, hi)) => Some(find_keyframe_cut(&mut ictx, v_index, v_tb, lo, hi)?),
-    };
-    if cut_pts.is_some() {
-        // Back to the beginning for the copy.
-        drop(ictx);
-        ictx = open_input(input)?;
-    }
+    let origin_us = to_us(span.origin, v_tb);
 
     let mut octx = ff::format::output_as(&output, "mp4")
         .map_err(|e| video_error(format!("cannot create the output: {e}")))?;
@@ -60,7 +96,7 @@ pub(super) fn remux(
     let mut in_tbs = vec![ff::Rational(0, 1); ictx.nb_streams() as usize];
     let mut next = 0;
     for index in std::iter::once(Some(v_index))
-        .chain(std::iter::once(a_index))
+        .chain(std::iter::once(copy_audio))
         .flatten()
     {
         let ist = ictx
@@ -81,10 +117,30 @@ pub(super) fn remux(
         in_tbs[index] = ist.time_base();
         next += 1;
     }
+    let mut sound = match (a_index, audio) {
+        (
+            Some(index),
+            RemuxAudio::Aac {
+                bitrate,
+                sample_rate,
+            },
+        ) => Some(SoundEncode::open(
+            &ictx,
+            index,
+            &mut octx,
+            bitrate,
+            sample_rate,
+        )?),
+        _ => None,
+    };
     let mut opts = ff::Dictionary::new();
     opts.set("movflags", "+faststart");
     octx.write_header_with(opts)
         .map_err(|e| video_error(format!("cannot write the MP4 header: {e}")))?;
+    if let Some(s) = sound.as_mut() {
+        // The muxer may change the time base it was given.
+        s.encoder.read_time_base(&octx);
+    }
     let out_tbs: Vec<ff::Rational> = (0..next)
         .map(|i| {
             octx.stream(i)
@@ -92,14 +148,27 @@ pub(super) fn remux(
         })
         .collect();
 
-    let cut_us = cut_pts.map(|p| to_us(p, v_tb));
-    let mut video_done = false;
+    let mut video = VideoGate::new(span);
     let mut audio_done = a_index.is_none();
     let mut packet = ff::Packet::empty();
     let mut last_us = 0i64;
-    let mut video_packets = 0u64;
     while read_packet(&mut ictx, &mut packet, last_us)? {
         let index = packet.stream();
+        if let Some(s) = sound.as_mut().filter(|_| Some(index) == a_index) {
+            if !audio_done {
+                audio_done = s.feed(
+                    &packet,
+                    origin_us,
+                    span.video_end_us,
+                    video.end_us,
+                    &mut octx,
+                )?;
+            }
+            if video.done && audio_done {
+                break;
+            }
+            continue;
+        }
         let Some(Some(out_index)) = mapping.get(index).copied() else {
             continue;
         };
@@ -107,35 +176,30 @@ pub(super) fn remux(
         if let Some(t) = packet.pts().or(packet.dts()) {
             last_us = to_us(t, tb);
         }
-        if index == v_index {
-            if video_done {
-                continue;
+        let keep = if index == v_index {
+            video.admit(&packet) && {
+                let end = packet.pts().unwrap_or(0) + packet.duration().max(0);
+                video.end_us = video.end_us.max(to_us(end, tb) - origin_us);
+                true
             }
-            if let (Some(cut), Some(pts)) = (cut_pts, packet.pts()) {
-                if packet.is_key() && pts >= cut {
-                    video_done = true;
-                    if audio_done {
-                        break;
-                    }
-                    continue;
-                }
-            }
-            video_packets += 1;
         } else {
-            if audio_done {
-                continue;
+            !audio_done && {
+                let (keep, done) = audio_admits(&packet, tb, origin_us, span.video_end_us);
+                audio_done = done;
+                keep
             }
-            if let (Some(cut), Some(pts)) = (cut_us, packet.pts()) {
-                let end = to_us(pts + packet.duration().max(0), tb);
-                if end > cut {
-                    audio_done = true;
-                    if video_done {
-                        break;
-                    }
-                    continue;
-                }
-            }
+        };
+        if video.done && audio_done {
+            break;
         }
+        if !keep {
+            continue;
+        }
+        // Shift to the origin; the muxer keeps B-frame decode times below 0
+        // with an edit list, so presentation still starts at 0.
+        let shift = from_us(origin_us, tb);
+        packet.set_pts(packet.pts().map(|p| p - shift));
+        packet.set_dts(packet.dts().map(|d| d - shift));
         packet.rescale_ts(tb, out_tbs[out_index]);
         packet.set_position(-1);
         packet.set_stream(out_index);
@@ -143,45 +207,233 @@ pub(super) fn remux(
             .write_interleaved(&mut octx)
             .map_err(|e| video_error(format!("cannot write a packet: {e}")))?;
     }
-    if video_packets == 0 {
+    if video.kept == 0 {
         return Err(video_error("the video stream has no frames").into());
+    }
+    if let Some(s) = sound.as_mut() {
+        s.finish(span.video_end_us.unwrap_or(video.end_us), &mut octx)?;
     }
     octx.write_trailer()
         .map_err(|e| video_error(format!("cannot finish the MP4: {e}")))?;
     Ok(())
 }
 
-/// The presentation time (stream time base) of the last keyframe whose distance
-/// from the first frame lies in `[lo_us, hi_us]`. Reads packets only.
-fn find_keyframe_cut(
+/// Which video packets of the copy pass are written.
+struct VideoGate {
+    span: CopySpan,
+    started: bool,
+    kept: u64,
+    done: bool,
+    /// End of the latest kept frame, from the origin.
+    end_us: i64,
+}
+
+impl VideoGate {
+    fn new(span: CopySpan) -> Self {
+        VideoGate {
+            span,
+            started: false,
+            kept: 0,
+            done: false,
+            end_us: 0,
+        }
+    }
+
+    /// Whether `packet` is copied: from the first keyframe, frames shown before
+    /// it (leading pictures of an open GOP, which lack their references) left
+    /// out, up to the span's packet count.
+    fn admit(&mut self, packet: &ff::Packet) -> bool {
+        if self.done {
+            return false;
+        }
+        if !self.started {
+            if !packet.is_key() {
+                return false;
+            }
+            self.started = true;
+        }
+        if packet.pts().is_some_and(|p| p < self.span.origin) {
+            return false;
+        }
+        if self.span.video_packets.is_some_and(|n| self.kept >= n) {
+            self.done = true;
+            return false;
+        }
+        self.kept += 1;
+        true
+    }
+}
+
+/// Whether an audio packet is copied, and whether the sound is done: sound
+/// that ends before the video's origin is left out, and with a cut, sound that would end
+/// after the video's last frame.
+fn audio_admits(
+    packet: &ff::Packet,
+    tb: ff::Rational,
+    origin_us: i64,
+    video_end_us: Option<i64>,
+) -> (bool, bool) {
+    let Some(pts) = packet.pts() else {
+        return (false, false);
+    };
+    let end = to_us(pts + packet.duration().max(0), tb) - origin_us;
+    // A packet that straddles the origin is kept (its start below 0, as the
+    // AAC priming frame of an MP4 is): the muxer's edit list hides the part
+    // before 0.
+    if end <= 0 {
+        return (false, false);
+    }
+    match video_end_us {
+        Some(video_end) if end > video_end => (false, true),
+        _ => (true, false),
+    }
+}
+
+/// First pass: the first keyframe's time and, for a cut, how many video
+/// packets (decode order) keep the video within `hi_us`. Reads packets only,
+/// and only as far as the answer needs.
+fn find_span(
     ictx: &mut ff::format::context::Input,
     v_index: usize,
-    tb: ff::Rational,
-    lo_us: u64,
-    hi_us: u64,
-) -> Result<i64, RemuxError> {
+    cut: Option<(u64, u64)>,
+) -> Result<CopySpan, RemuxError> {
+    let stream = ictx
+        .stream(v_index)
+        .ok_or_else(|| video_error("no video stream"))?;
+    let tb = stream.time_base();
+    // A frame's length when the packet does not say (some MPEG-TS streams).
+    let rate = stream.avg_frame_rate();
+    let frame_ticks = if rate.numerator() > 0 && rate.denominator() > 0 {
+        from_us(
+            1_000_000 * i64::from(rate.denominator()) / i64::from(rate.numerator()),
+            tb,
+        )
+        .max(1)
+    } else {
+        1
+    };
+    let mut gate = VideoGate::new(CopySpan {
+        origin: i64::MIN,
+        video_packets: None,
+        video_end_us: None,
+    });
+    let mut origin = None;
+    let mut end = 0i64;
     let mut packet = ff::Packet::empty();
-    let mut first: Option<i64> = None;
-    let mut best = None;
     let mut last_us = 0;
-    let (lo, hi) = (from_us(lo_us as i64, tb), from_us(hi_us as i64, tb));
     while read_packet(ictx, &mut packet, last_us)? {
         if packet.stream() != v_index {
             continue;
         }
-        let Some(pts) = packet.pts() else { continue };
+        // AVI gives H.264 with B-frames decode times only.
+        let Some(pts) = packet.pts().or(packet.dts()) else {
+            continue;
+        };
         last_us = to_us(pts, tb);
-        let start = *first.get_or_insert(pts);
-        let since = pts - start;
-        if since > hi {
-            if packet.is_key() {
+        if origin.is_none() {
+            if !packet.is_key() {
+                continue;
+            }
+            origin = Some(pts);
+            gate.span.origin = pts;
+            if cut.is_none() {
                 break;
             }
+        }
+        if !gate.admit(&packet) {
             continue;
         }
-        if packet.is_key() && since >= lo {
-            best = Some(pts);
+        let start = origin.unwrap_or(pts);
+        let duration = match packet.duration() {
+            d if d > 0 => d,
+            _ => frame_ticks,
+        };
+        let frame_end = pts + duration - start;
+        if let Some((_, hi_us)) = cut {
+            if to_us(frame_end, tb) > hi_us as i64 {
+                // This frame, and everything decoded after it, stays out.
+                gate.kept -= 1;
+                break;
+            }
         }
+        end = end.max(frame_end);
     }
-    best.ok_or(RemuxError::NoKeyframe)
+    let Some(origin) = origin else {
+        return Err(video_error("the video stream has no keyframe").into());
+    };
+    let Some((lo_us, _)) = cut else {
+        return Ok(CopySpan {
+            origin,
+            video_packets: None,
+            video_end_us: None,
+        });
+    };
+    let end_us = to_us(end, tb);
+    if end_us < lo_us as i64 {
+        return Err(RemuxError::NoKeyframe);
+    }
+    Ok(CopySpan {
+        origin,
+        video_packets: Some(gate.kept),
+        video_end_us: Some(end_us),
+    })
+}
+
+/// Sound that MP4 cannot carry, decoded and encoded as AAC while the video is
+/// copied: cut or padded with silence to the video's length, as a re-encode
+/// does.
+struct SoundEncode {
+    input: AudioInput,
+    encoder: AudioEncoder,
+    damage: DamageCount,
+}
+
+impl SoundEncode {
+    fn open(
+        ictx: &ff::format::context::Input,
+        index: usize,
+        octx: &mut ff::format::context::Output,
+        bitrate: u64,
+        sample_rate: u32,
+    ) -> Result<Self, FixError> {
+        let input = AudioInput::new(ictx, index)?;
+        let encoder = open_aac(octx, input.channels, bitrate, sample_rate)?;
+        Ok(SoundEncode {
+            input,
+            encoder,
+            damage: DamageCount::new(),
+        })
+    }
+
+    /// Decodes one packet and encodes what fits in the video copied so far.
+    /// Returns true once the sound has reached the cut.
+    fn feed(
+        &mut self,
+        packet: &ff::Packet,
+        origin_us: i64,
+        cut_us: Option<i64>,
+        video_us: i64,
+        octx: &mut ff::format::context::Output,
+    ) -> Result<bool, FixError> {
+        let done = self
+            .input
+            .feed(packet, origin_us, 0, cut_us, &mut self.damage)?;
+        self.input.pull()?;
+        let rate = self.encoder.rate;
+        let video_samples = samples_for(video_us.max(0) as u64, 1_000_000, rate);
+        self.encoder.release(&mut self.input, video_samples, octx)?;
+        Ok(done)
+    }
+
+    /// Encodes the rest, exactly to the video's end.
+    fn finish(
+        &mut self,
+        video_us: i64,
+        octx: &mut ff::format::context::Output,
+    ) -> Result<(), FixError> {
+        self.input.finish(&mut self.damage)?;
+        self.damage.check()?;
+        let total = samples_for(video_us.max(0) as u64, 1_000_000, self.encoder.rate);
+        self.encoder.finish(total, &mut self.input, octx)
+    }
 }

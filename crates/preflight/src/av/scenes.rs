@@ -34,6 +34,28 @@ pub fn detect_scenes(
     threads: usize,
     limits: &DecodeLimits,
 ) -> Result<Scenes, FixError> {
+    scan(path, threads, limits, None)
+}
+
+/// As `detect_scenes`, for choosing a window of at most `max_us`: the scan
+/// stops once a cut-free stretch of `max_us` has been seen (after any leading
+/// black or frozen frames), since no later stretch can beat it (among equals
+/// the earliest wins). `duration_us` is then where the scan stopped.
+pub(crate) fn scan_for_window(
+    path: &Path,
+    threads: usize,
+    limits: &DecodeLimits,
+    max_us: u64,
+) -> Result<Scenes, FixError> {
+    scan(path, threads, limits, Some(max_us))
+}
+
+fn scan(
+    path: &Path,
+    threads: usize,
+    limits: &DecodeLimits,
+    window_max_us: Option<u64>,
+) -> Result<Scenes, FixError> {
     let mut ictx = open_input(path)?;
     let v_index = video_stream(&ictx)?;
     let tb = ictx
@@ -42,7 +64,9 @@ pub fn detect_scenes(
         .ok_or_else(|| video_error("no video stream"))?;
     let origin_us = start_time_us(&ictx);
     let mut decoder = video_decoder(&ictx, v_index, threads, limits)?;
+    skip_deblocking(&mut decoder);
     let mut state = Scan::new(origin_us, tb, limits);
+    state.window_max_us = window_max_us;
     let mut damage = DamageCount::new();
     let mut packet = ff::Packet::empty();
     let mut frame = ff::frame::Video::empty();
@@ -61,13 +85,15 @@ pub fn detect_scenes(
             }
         }
         state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
-        if state.stopped_early {
+        if state.done() {
             break;
         }
     }
-    // Flush: the decoder holds reordered frames until end of stream.
-    let _ = decoder.send_eof();
-    state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
+    if !state.done() {
+        // Flush: the decoder holds reordered frames until end of stream.
+        let _ = decoder.send_eof();
+        state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
+    }
     damage.check()?;
     if state.frames == 0 {
         return Err(video_error("the video stream has no decodable frames"));
@@ -75,9 +101,63 @@ pub fn detect_scenes(
     Ok(state.finish())
 }
 
+/// Watches the frames of an encode that keeps the start of the file for
+/// `--segment auto` before the window is known, so that a clip whose first
+/// `max_us` are cut-free is decoded once, not scanned and then encoded. The
+/// guess fails, and the encode starts over from a scan, on a hard cut before
+/// `max_us` or a start that is black or frozen.
+pub(super) struct StartWatch {
+    scan: Scan,
+    max_us: u64,
+    first_us: Option<u64>,
+}
+
+impl StartWatch {
+    pub fn new(origin_us: i64, tb: ff::Rational, limits: &DecodeLimits, max_us: u64) -> Self {
+        StartWatch {
+            scan: Scan::new(origin_us, tb, limits),
+            max_us,
+            first_us: None,
+        }
+    }
+
+    /// Takes the next decoded frame; false once the window cannot start the
+    /// file.
+    pub fn still_holds(&mut self, frame: &ff::frame::Video) -> Result<bool, FixError> {
+        self.scan.frame(frame)?;
+        let first = *self.first_us.get_or_insert(self.scan.last_us);
+        // Motion from the first frame on: the content starts with it.
+        let moving = match self.scan.content_start {
+            Some(c) => c <= first,
+            None => self.scan.frames < 2,
+        };
+        let cut = self.scan.cuts.iter().any(|&c| c < first + self.max_us);
+        Ok(moving && !cut)
+    }
+}
+
+/// Skips the in-loop deblocking (and HEVC's SAO) filters and allows the H.264
+/// decoder's non-bit-exact shortcuts: they change edges by a few levels, which
+/// a 64×36 area-averaged thumbnail cannot see, and a hard cut changes it by
+/// tens. Frames are still all decoded: skipping non-reference frames would
+/// move a cut that falls on one to the next decoded frame.
+fn skip_deblocking(decoder: &mut ff::decoder::Video) {
+    // SAFETY: fields of the open decoder's own context, read by the decoder
+    // on every frame; setting them between packets is what the ffmpeg CLI's
+    // `-skip_loop_filter` does before opening.
+    unsafe {
+        let ctx = decoder.as_mut_ptr();
+        (*ctx).skip_loop_filter = ff::ffi::AVDiscard::AVDISCARD_ALL;
+        (*ctx).flags2 |= ff::ffi::AV_CODEC_FLAG2_FAST;
+    }
+}
+
 struct Scan {
     budget: FrameBudget,
     stopped_early: bool,
+    /// `--segment auto`: the window's maximum, to stop once it is decided.
+    window_max_us: Option<u64>,
+    decided: bool,
     origin_us: i64,
     tb: ff::Rational,
     scaler: Option<(Scaler, ff::format::Pixel, u32, u32)>,
@@ -98,6 +178,8 @@ impl Scan {
         Scan {
             budget: FrameBudget::new(limits),
             stopped_early: false,
+            window_max_us: None,
+            decided: false,
             origin_us,
             tb,
             scaler: None,
@@ -124,7 +206,7 @@ impl Scan {
         loop {
             match decoder.receive_frame(frame) {
                 Ok(()) => {
-                    if self.stopped_early {
+                    if self.done() {
                         // Frames the decoder still held past the limit.
                         continue;
                     }
@@ -219,7 +301,27 @@ impl Scan {
         if self.budget.exhausted() || t_us >= self.budget.limits().max_scan_us {
             self.stopped_early = true;
         }
+        self.decided = self.window_decided(t_us);
         Ok(())
+    }
+
+    /// Whether the stretch since the last cut (or since the motion began) is
+    /// already as long as the window may be.
+    fn window_decided(&self, t_us: u64) -> bool {
+        let (Some(max_us), Some(content)) = (self.window_max_us, self.content_start) else {
+            return false;
+        };
+        let from = self
+            .cuts
+            .last()
+            .copied()
+            .filter(|&c| c > content)
+            .unwrap_or(content);
+        t_us + self.frame_us >= from + max_us
+    }
+
+    fn done(&self) -> bool {
+        self.stopped_early || self.decided
     }
 
     fn finish(self) -> Scenes {

@@ -15,7 +15,7 @@ use crate::plan::video::AUDIO_RATE;
 
 /// The sound side of a pass: decoder, filter graph, and the filtered frames
 /// waiting for the video.
-pub(super) struct AudioInput {
+pub(in crate::av) struct AudioInput {
     decoder: ff::decoder::Audio,
     tb: ff::Rational,
     graph: Option<ff::filter::Graph>,
@@ -180,16 +180,16 @@ impl AudioInput {
 }
 
 /// The AAC encoder and its output stream (the second).
-pub(super) struct AudioEncoder {
+pub(in crate::av) struct AudioEncoder {
     encoder: ff::encoder::Audio,
-    pub packets: PacketOut,
+    pub(super) packets: PacketOut,
     pub rate: u32,
     emitted: u64,
     layout: ff::ChannelLayout,
 }
 
 /// Adds the AAC stream to `octx` and opens the encoder.
-pub(super) fn open_aac(
+pub(in crate::av) fn open_aac(
     octx: &mut ff::format::context::Output,
     channels: u16,
     bitrate: u64,
@@ -225,6 +225,12 @@ pub(super) fn open_aac(
 }
 
 impl AudioEncoder {
+    /// The muxer may change the time base it was given: read it after the
+    /// header is written.
+    pub fn read_time_base(&mut self, octx: &ff::format::context::Output) {
+        self.packets.read_time_base(octx);
+    }
+
     fn send(
         &mut self,
         frame: &mut ff::frame::Audio,

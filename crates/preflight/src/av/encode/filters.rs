@@ -1,13 +1,18 @@
 //! The filter-graph descriptions, as text, built from the plan alone: no FFmpeg
 //! types here, so each chain is unit-tested as a string.
 
-use crate::plan::video::{Geometry, PadTo};
+use crate::plan::video::{ColourPath, Geometry, PadTo};
 use crate::plan::PadFill;
 
-/// The filter chain for the plan's geometry, frame rate and pixel format:
-/// fps → turn → scale → crop → yuv420p → pad → square pixels. `fill_rgb` is
-/// the bars' colour (and what a mirror or blur cannot cover).
-pub(super) fn video_filters(g: &Geometry, fps: u32, fill_rgb: [u8; 3]) -> String {
+/// The filter chain for the plan's geometry, frame rate, colour and pixel
+/// format: fps → turn → scale → crop → colour, yuv420p → pad → square pixels.
+/// `fill_rgb` is the bars' colour (and what a mirror or blur cannot cover).
+pub(super) fn video_filters(
+    g: &Geometry,
+    colour: &ColourPath,
+    fps: u32,
+    fill_rgb: [u8; 3],
+) -> String {
     let mut chain = vec![format!("fps=fps={fps}:start_time=0")];
     match g.rotate {
         90 => chain.push("transpose=clock".into()),
@@ -21,7 +26,7 @@ pub(super) fn video_filters(g: &Geometry, fps: u32, fill_rgb: [u8; 3]) -> String
     if let Some((w, h)) = g.crop {
         chain.push(format!("crop={w}:{h}:0:0"));
     }
-    chain.push("format=yuv420p".into());
+    chain.push(colour_filters(colour));
     let mut spec = chain.join(",");
     if let Some(pad) = g.pad {
         let (pw, ph) = g.scale.or(g.crop).unwrap_or(g.source);
@@ -138,6 +143,34 @@ pub(super) fn audio_filters(channels: u16, rate: u32) -> String {
     )
 }
 
+/// Filters from the decoded picture to 8-bit yuv420p BT.709, limited range.
+pub(super) fn colour_filters(c: &ColourPath) -> String {
+    if let Some(hdr) = c.tone_map {
+        // Linear light, BT.709 primaries, Hable's curve, then BT.709 transfer
+        // and matrix in limited range: the recipe of FFmpeg's `tonemap`
+        // documentation. The source's tags are given, not guessed: HDR is
+        // BT.2020 by definition.
+        return format!(
+            "zscale=tin={}:pin=bt2020:min=bt2020nc:rin=tv:t=linear:npl=100,format=gbrpf32le,\
+             zscale=p=bt709,tonemap=tonemap=hable:desat=0,\
+             zscale=t=bt709:m=bt709:r=tv,format=yuv420p",
+            hdr.ffmpeg_name()
+        );
+    }
+    let mut chain = Vec::new();
+    if c.from_bt601.is_some() || c.from_full_range {
+        // The source's side is given from the probe's tags: the decoded
+        // frames may lack them when only the container carries them.
+        let from = c.from_bt601.unwrap_or("bt709");
+        let range = if c.from_full_range { "pc" } else { "tv" };
+        chain.push(format!(
+            "colorspace=all=bt709:range=tv:ispace={from}:iprimaries={from}:itrc=bt709:irange={range}:format=yuv420p"
+        ));
+    }
+    chain.push("format=yuv420p".into());
+    chain.join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,7 +190,12 @@ mod tests {
     #[test]
     fn plain_chain_sets_rate_format_and_square_pixels() {
         assert_eq!(
-            video_filters(&geometry(0, (640, 360)), 24, [0, 0, 0]),
+            video_filters(
+                &geometry(0, (640, 360)),
+                &ColourPath::default(),
+                24,
+                [0, 0, 0]
+            ),
             "fps=fps=24:start_time=0,format=yuv420p,setsar=1"
         );
     }
@@ -167,16 +205,19 @@ mod tests {
         let mut g = geometry(90, (361, 641));
         g.crop = Some((360, 640));
         assert_eq!(
-            video_filters(&g, 30, [0, 0, 0]),
+            video_filters(&g, &ColourPath::default(), 30, [0, 0, 0]),
             "fps=fps=30:start_time=0,transpose=clock,crop=360:640:0:0,format=yuv420p,setsar=1"
         );
         let mut g = geometry(180, (8000, 500));
         g.scale = Some((3850, 242));
         assert_eq!(
-            video_filters(&g, 25, [0, 0, 0]),
+            video_filters(&g, &ColourPath::default(), 25, [0, 0, 0]),
             "fps=fps=25:start_time=0,hflip,vflip,scale=3850:242:flags=bicubic,format=yuv420p,setsar=1"
         );
-        assert!(video_filters(&geometry(270, (2, 2)), 1, [0; 3]).contains(",transpose=cclock,"));
+        assert!(
+            video_filters(&geometry(270, (2, 2)), &ColourPath::default(), 1, [0; 3])
+                .contains(",transpose=cclock,")
+        );
     }
 
     fn padded(fill: PadFill) -> Geometry {
@@ -194,7 +235,12 @@ mod tests {
 
     #[test]
     fn solid_bars_use_the_given_colour() {
-        let chain = video_filters(&padded(PadFill::Border), 30, [0x12, 0xab, 0x00]);
+        let chain = video_filters(
+            &padded(PadFill::Border),
+            &ColourPath::default(),
+            30,
+            [0x12, 0xab, 0x00],
+        );
         assert!(
             chain.ends_with(",format=yuv420p,pad=3850:340:0:48:color=0x12ab00,setsar=1"),
             "{chain}"
@@ -203,7 +249,12 @@ mod tests {
 
     #[test]
     fn mirror_fills_top_and_bottom_from_the_edges() {
-        let chain = video_filters(&padded(PadFill::Mirror), 30, [0, 0, 0]);
+        let chain = video_filters(
+            &padded(PadFill::Mirror),
+            &ColourPath::default(),
+            30,
+            [0, 0, 0],
+        );
         // 48 rows above the 242-row picture, 50 below.
         assert!(
             chain.contains(",pad=3850:340:0:48:color=0x000000"),
@@ -223,7 +274,12 @@ mod tests {
 
     #[test]
     fn blur_overlays_the_picture_on_its_blurred_copy() {
-        let chain = video_filters(&padded(PadFill::Blur), 30, [0, 0, 0]);
+        let chain = video_filters(
+            &padded(PadFill::Blur),
+            &ColourPath::default(),
+            30,
+            [0, 0, 0],
+        );
         assert!(chain.contains(
             ",split[fg][bg];[bg]scale=3850:340:force_original_aspect_ratio=increase,crop=3850:340,boxblur=10:2[blur];[blur][fg]overlay=0:48,format=yuv420p"
         ), "{chain}");
@@ -249,5 +305,16 @@ mod tests {
             "atrim=start=0,aresample=48000:async=1:first_pts=0,aformat=sample_fmts=fltp:channel_layouts=mono,apad"
         );
         assert!(audio_filters(2, 48000).contains("channel_layouts=stereo"));
+    }
+
+    #[test]
+    fn hdr_is_tone_mapped_from_its_own_transfer() {
+        let hlg = colour_filters(&ColourPath {
+            tone_map: Some(crate::facts::HdrTransfer::Hlg),
+            ..ColourPath::default()
+        });
+        assert!(hlg.starts_with("zscale=tin=arib-std-b67:"), "{hlg}");
+        assert!(hlg.contains("tonemap=tonemap=hable") && hlg.ends_with("format=yuv420p"));
+        assert_eq!(colour_filters(&ColourPath::default()), "format=yuv420p");
     }
 }

@@ -25,9 +25,10 @@ use super::common::{
     audio_stream, from_us, is_damage, open_input, read_packet, start_time_us, to_us, video_decoder,
     video_error, video_stream, DamageCount,
 };
+use super::scenes::StartWatch;
 use crate::error::FixError;
 use crate::plan::video::{AudioPlan, RateControl, Target};
-use audio::{open_aac, AudioEncoder, AudioInput};
+pub(super) use audio::{open_aac, AudioEncoder, AudioInput};
 use video::{border_colour, open_x264, source, video_graph, VideoEncoder, VideoOut};
 
 /// What one encode pass does: the plan's target, the window actually kept and
@@ -41,14 +42,32 @@ pub(super) struct Pass<'a> {
     /// Keep the first frames in memory in case the clip must be lengthened by
     /// `loop` or `pingpong`.
     pub may_extend: bool,
+    /// `--segment auto`, window not chosen yet: the pass keeps the start of the
+    /// file and gives up if the frames show a cut before this length, or a
+    /// black or frozen start.
+    pub guess_auto_us: Option<u64>,
+}
+
+/// How a pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PassEnd {
+    /// The output is written.
+    Written,
+    /// The guessed window does not hold (`Pass::guess_auto_us`): nothing
+    /// usable was written.
+    WindowMoved,
 }
 
 /// Re-encodes `input` into the MP4 `output` as `pass` says.
-pub(super) fn encode(input: &Path, pass: &Pass, output: &Path) -> Result<(), FixError> {
+pub(super) fn encode(input: &Path, pass: &Pass, output: &Path) -> Result<PassEnd, FixError> {
     let mut ictx = open_input(input)?;
     let mut run = Transcode::open(&mut ictx, pass, output)?;
     run.read_all(&mut ictx)?;
-    run.finish()
+    if run.window_moved {
+        return Ok(PassEnd::WindowMoved);
+    }
+    run.finish()?;
+    Ok(PassEnd::Written)
 }
 
 /// Where the kept window lies, in the video stream's time.
@@ -79,6 +98,9 @@ struct Transcode<'a> {
     /// Time of the latest video packet, for damage reports.
     last_us: i64,
     audio_fed_to_end: bool,
+    /// The cut scan riding along when the window is a guess.
+    watch: Option<StartWatch>,
+    window_moved: bool,
 }
 
 impl<'a> Transcode<'a> {
@@ -114,6 +136,9 @@ impl<'a> Transcode<'a> {
         };
         let (octx, venc, aenc) = open_output(output, t, pass.rate, audio_in.as_ref())?;
         let hold = pass.may_extend && !video_reaches_minimum(ictx, v_index, start_us, t);
+        let watch = pass
+            .guess_auto_us
+            .map(|max_us| StartWatch::new(clock.origin_us, tb, &t.limits, max_us));
         Ok(Transcode {
             t,
             clock,
@@ -129,6 +154,8 @@ impl<'a> Transcode<'a> {
             damage: DamageCount::new(),
             last_us: 0,
             audio_fed_to_end: a_index.is_none(),
+            watch,
+            window_moved: false,
         })
     }
 
@@ -144,7 +171,7 @@ impl<'a> Transcode<'a> {
             } else {
                 false
             };
-            if stop {
+            if stop || self.window_moved {
                 break;
             }
         }
@@ -242,6 +269,12 @@ impl<'a> Transcode<'a> {
             if end_us.is_some_and(|end| t_us >= end) {
                 video.done = true;
                 continue;
+            }
+            if let Some(watch) = self.watch.as_mut() {
+                if !watch.still_holds(decoded)? {
+                    self.window_moved = true;
+                    return Ok(());
+                }
             }
             if video.graph.is_none() {
                 let fill = border_colour(decoded, &t.geometry)?;
@@ -399,6 +432,6 @@ fn video_reaches_minimum(
     video_us + 2 * 1_000_000 / fps >= min_us
 }
 
-fn samples_for(frames: u64, fps: u32, rate: u32) -> u64 {
+pub(super) fn samples_for(frames: u64, fps: u32, rate: u32) -> u64 {
     frames * u64::from(rate) / u64::from(fps.max(1))
 }

@@ -207,7 +207,7 @@ pub(super) fn video_graph(
         (tb.numerator(), tb.denominator()),
         (sar.numerator(), sar.denominator()),
     );
-    let chain = video_filters(&t.geometry, t.fps, fill);
+    let chain = video_filters(&t.geometry, &t.colour, t.fps, fill);
     filter_graph(["buffer", "buffersink"], &args, &chain, "filter graph")
 }
 
@@ -297,6 +297,7 @@ pub(super) fn open_x264(
         enc.set_format(Pixel::YUV420P);
         enc.set_frame_rate(Some(ff::Rational(t.fps as i32, 1)));
         enc.set_aspect_ratio(ff::Rational(1, 1));
+        tag_bt709(&mut enc);
         enc.open_with(x264_options(t, rate))
             .map_err(|e| video_error(format!("cannot open x264: {e}")))
     })?;
@@ -346,5 +347,18 @@ impl VideoEncoder {
 
     pub fn flush(&mut self, octx: &mut ff::format::context::Output) -> Result<(), FixError> {
         self.packets.flush(&mut self.encoder, octx, "x264")
+    }
+}
+
+/// Tags the encoder's output BT.709, limited range (x264 writes them into the
+/// stream's VUI; the MP4 muxer copies them).
+fn tag_bt709(encoder: &mut ff::encoder::video::Video) {
+    // SAFETY: plain fields of the encoder's context, set before it is opened.
+    unsafe {
+        let ctx = encoder.as_mut_ptr();
+        (*ctx).color_primaries = ff::ffi::AVColorPrimaries::AVCOL_PRI_BT709;
+        (*ctx).color_trc = ff::ffi::AVColorTransferCharacteristic::AVCOL_TRC_BT709;
+        (*ctx).colorspace = ff::ffi::AVColorSpace::AVCOL_SPC_BT709;
+        (*ctx).color_range = ff::ffi::AVColorRange::AVCOL_RANGE_MPEG;
     }
 }

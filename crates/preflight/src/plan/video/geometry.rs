@@ -137,11 +137,11 @@ fn scale_rule(g: &Geometry, rules: &VideoRules) -> Rule {
 /// The re-encode's picture steps: rotate, scale, crop, pad (in that order).
 pub(super) fn steps(
     g: &Geometry,
-    rotated: bool,
+    wrong: &super::wrong::Wrong,
     rules: &VideoRules,
     steps: &mut Vec<Step<VideoOp>>,
 ) {
-    if rotated {
+    if wrong.rotated {
         steps.push(step(
             VideoOp::Rotate { degrees: g.rotate },
             Rule::VideoRotationNone,
@@ -155,7 +155,10 @@ pub(super) fn steps(
         let (w, h) = g.source;
         steps.push(step(
             VideoOp::Scale { width, height },
-            scale_rule(g, rules),
+            match scale_rule(g, rules) {
+                Rule::VideoSizeEven if wrong.anamorphic => Rule::VideoPixelAspectSquare,
+                rule => rule,
+            },
             format!("scale {w}x{h} to {width}x{height} (aspect ratio kept)"),
         ));
     }

@@ -18,6 +18,7 @@
 
 mod geometry;
 mod output;
+mod picture;
 mod reencode;
 mod remux;
 #[cfg(test)]
@@ -35,6 +36,8 @@ use crate::spec::Spec;
 
 pub use geometry::plan_geometry;
 pub(crate) use output::{budget_bitrate, AUDIO_BITRATE, AUDIO_RATE, X264_PRESET};
+pub use picture::ColourPath;
+use picture::{colour_path, square_pixels};
 pub(crate) use remux::keyframe_cut_range;
 pub(crate) use window::choose_window;
 pub use window::{frame_bounds, output_fps};
@@ -158,6 +161,9 @@ pub struct Target {
     pub keyframe_cut: Option<(u64, u64)>,
     /// The picture's path (a remux keeps the source's).
     pub geometry: Geometry,
+    /// Tone mapping and colour conversion to SDR BT.709, limited range
+    /// (a re-encode's; a remux keeps the source's colours).
+    pub colour: ColourPath,
     /// Output frame rate (constant), whole frames per second.
     pub fps: u32,
     /// Output length in frames: at least `min_frames`, at most `max_frames`.
@@ -242,6 +248,11 @@ pub enum VideoOp {
         y: u32,
         /// What fills the bars.
         fill: PadFill,
+    },
+    /// HDR (PQ or HLG) tone-mapped to SDR BT.709.
+    ToneMap {
+        /// The source's transfer.
+        from: crate::facts::HdrTransfer,
     },
     /// Constant frame rate.
     FrameRate {
@@ -333,14 +344,18 @@ struct Context<'a> {
 /// The least work that makes the video compliant under `spec`.
 pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> VideoPlan {
     let report = check_video(facts, spec);
-    let geometry = plan_geometry(
-        facts.width,
-        facts.height,
-        facts.rotation % 360,
-        spec.video.min_side,
-        spec.video.max_side,
-        options.pad,
+    let geometry = square_pixels(
+        plan_geometry(
+            facts.width,
+            facts.height,
+            facts.rotation % 360,
+            spec.video.min_side,
+            spec.video.max_side,
+            options.pad,
+        ),
+        facts.anamorphic(),
     );
+    let colour = colour_path(facts);
     let wrong = wrong::Wrong::read(facts, spec, options, &report, &geometry);
     let mode = wrong.mode();
     if mode == Mode::Copy {
@@ -375,6 +390,11 @@ pub fn plan_video(facts: &VideoFacts, spec: &Spec, options: &FixOptions) -> Vide
             window,
             keyframe_cut,
             geometry,
+            colour: if mode == Mode::Reencode {
+                colour
+            } else {
+                ColourPath::default()
+            },
             fps: timing.fps,
             min_frames: timing.min_frames,
             max_frames: timing.max_frames,

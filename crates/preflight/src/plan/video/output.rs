@@ -81,8 +81,9 @@ pub(super) fn rate_control(
     }
 }
 
-/// The sound: dropped on `--keep-sound no`, else copied by a remux and encoded
-/// as AAC by a re-encode (listed as a step when it was not AAC already).
+/// The sound: dropped on `--keep-sound no`, else copied by a remux (encoded
+/// alone when MP4 cannot carry it) and encoded as AAC by a re-encode (listed
+/// as a step when it was not AAC already).
 pub(super) fn audio_choice(cx: &Context, mode: Mode, steps: &mut Vec<Step<VideoOp>>) -> AudioPlan {
     let Some(codec) = cx.facts.audio_codec.as_deref() else {
         return AudioPlan::None;
@@ -95,16 +96,21 @@ pub(super) fn audio_choice(cx: &Context, mode: Mode, steps: &mut Vec<Step<VideoO
         ));
         return AudioPlan::Drop;
     }
-    if mode == Mode::Remux {
+    if mode == Mode::Remux && !cx.wrong.encode_audio {
         return AudioPlan::Copy;
     }
     if codec != "aac" {
+        let copied = if mode == Mode::Remux {
+            " (the video is copied)"
+        } else {
+            ""
+        };
         steps.push(step(
             VideoOp::EncodeAudio {
                 bitrate: AUDIO_BITRATE,
             },
             Rule::VideoContainer,
-            format!("sound {codec} → AAC"),
+            format!("sound {codec} → AAC{copied}"),
         ));
     }
     AudioPlan::Aac {

@@ -24,7 +24,17 @@ pub(super) fn steps(cx: &Context, steps: &mut Vec<Step<VideoOp>>) {
     if cx.wrong.too_short {
         steps.push(extend_step(cx));
     }
-    geometry::steps(cx.geometry, cx.wrong.rotated, &cx.spec.video, steps);
+    geometry::steps(cx.geometry, cx.wrong, &cx.spec.video, steps);
+    if let Some(from) = cx.wrong.hdr {
+        steps.push(step(
+            VideoOp::ToneMap { from },
+            Rule::VideoHdr,
+            format!(
+                "{} HDR tone-mapped to SDR BT.709 (zscale, tonemap=hable)",
+                from.name()
+            ),
+        ));
+    }
     if let Some(rate) = frame_rate_step(cx) {
         steps.push(rate);
     }
@@ -50,6 +60,14 @@ fn transcode_reason(cx: &Context) -> (Rule, String) {
             Rule::VideoRotationNone,
             format!("rotation flag {}°", facts.rotation),
         )
+    } else if wrong.anamorphic {
+        let (n, d) = facts.sample_aspect;
+        (
+            Rule::VideoPixelAspectSquare,
+            format!("pixel aspect {n}:{d}"),
+        )
+    } else if let Some(hdr) = wrong.hdr {
+        (Rule::VideoHdr, format!("{} HDR", hdr.name()))
     } else if wrong.geometry_change {
         let rule = [
             Rule::VideoWidthMax,

@@ -1,5 +1,6 @@
 //! The remux: streams that already fit are copied into a new MP4; a clip that
-//! is too long is cut at a keyframe.
+//! is too long is copied from its first keyframe up to the last frame that
+//! ends within the maximum.
 
 use super::wrong::Wrong;
 use super::{secs, step, Context, VideoOp, Window};
@@ -31,10 +32,12 @@ pub(super) fn steps(cx: &Context, steps: &mut Vec<Step<VideoOp>>) -> (Window, Op
     if !wrong.too_long {
         return (Window::Whole, None);
     }
+    // A copy keeps the source's frames and exact timestamps: no rounding to
+    // leave room for, the cut may end at the maximum.
     let range = keyframe_cut_range(
         spec.video.min_duration_us,
         timing.frame_us,
-        spec.video.max_duration_us.saturating_sub(timing.frame_us),
+        spec.video.max_duration_us,
     );
     let (window, trim) = cut(cx, range);
     steps.push(trim);
@@ -61,6 +64,8 @@ fn remux_step(facts: &VideoFacts, wrong: &Wrong) -> Step<VideoOp> {
         Rule::VideoDurationMax
     } else if wrong.extra_streams {
         Rule::VideoStreamsSingle
+    } else if wrong.encode_audio {
+        Rule::VideoContainer
     } else {
         Rule::OptionKeepSound
     };
@@ -78,7 +83,7 @@ fn cut(cx: &Context, (lo, hi): (u64, u64)) -> (Window, Step<VideoOp>) {
             VideoOp::TrimAuto { max_us: hi },
             Rule::VideoDurationMax,
             format!(
-                "{} s is over the {} s maximum: keep the longest cut-free stretch of at most {} s; copied up to a keyframe when it starts the file, re-encoded otherwise",
+                "{} s is over the {} s maximum: keep the longest cut-free stretch of at most {} s; copied (frame-exact end) when it starts the file, re-encoded otherwise",
                 secs(facts.duration_us),
                 secs(rules.max_duration_us),
                 secs(hi)
@@ -90,11 +95,11 @@ fn cut(cx: &Context, (lo, hi): (u64, u64)) -> (Window, Step<VideoOp>) {
         VideoOp::TrimAtKeyframe { min_us: lo, max_us: hi },
         Rule::VideoDurationMax,
         format!(
-            "{} s is over the {} s maximum: cut at a keyframe between {} s and {} s (re-encoded if none falls there)",
+            "{} s is over the {} s maximum: copy from the first keyframe up to the last frame that ends by {} s, at least {} s (re-encoded otherwise)",
             secs(facts.duration_us),
             secs(rules.max_duration_us),
-            secs(lo),
             secs(hi),
+            secs(lo),
         ),
     );
     let window = Window::Fixed {

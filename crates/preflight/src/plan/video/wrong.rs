@@ -29,6 +29,13 @@ pub(super) struct Wrong {
     pub geometry_change: bool,
     /// The sound (if any) can be copied into MP4.
     pub audio_copyable: bool,
+    /// The sound is kept but MP4 cannot carry it: encoded alone, the video
+    /// still copied when nothing else needs a re-encode.
+    pub encode_audio: bool,
+    /// The pixels are not square: scaled to square ones.
+    pub anamorphic: bool,
+    /// PQ or HLG: tone-mapped.
+    pub hdr: Option<crate::facts::HdrTransfer>,
     /// Too long, and the window is chosen by a cut scan.
     pub auto_segment: bool,
     /// A re-encode is needed: the streams themselves, the length or the sound
@@ -66,17 +73,25 @@ impl Wrong {
                 .audio_codec
                 .as_deref()
                 .is_none_or(|c| MP4_AUDIO.contains(&c)),
+            encode_audio: false,
+            anamorphic: facts.anamorphic(),
+            hdr: facts.colour.hdr(),
             auto_segment: too_long
                 && options.start_us.is_none()
                 && options.segment == SegmentMode::Auto,
             needs_reencode: false,
         };
-        let stream_ok = !w.codec_bad && !w.pixfmt_bad && !w.vfr && !w.rotated && !w.geometry_change;
+        let stream_ok = !w.codec_bad
+            && !w.pixfmt_bad
+            && !w.vfr
+            && !w.rotated
+            && !w.geometry_change
+            && w.hdr.is_none();
         w.needs_reencode = !stream_ok
             || w.too_short
             || w.too_big
-            || (too_long && options.start_us.is_some_and(|s| s > 0))
-            || (options.keep_sound && !w.audio_copyable);
+            || (too_long && options.start_us.is_some_and(|s| s > 0));
+        w.encode_audio = options.keep_sound && !w.audio_copyable;
         w
     }
 
@@ -86,7 +101,8 @@ impl Wrong {
             || self.moov_bad
             || self.extra_streams
             || self.too_long
-            || self.drop_audio;
+            || self.drop_audio
+            || self.encode_audio;
         if self.needs_reencode {
             Mode::Reencode
         } else if needs_remux {
