@@ -9,8 +9,7 @@ use std::path::Path;
 use ffmpeg_next as ff;
 
 use super::common::{
-    is_damage, open_input, read_packet, to_us, video_decoder, video_error, video_stream,
-    DamageCount, FrameBudget,
+    is_damage, open_video, read_packet, to_us, video_decoder, video_error, DamageCount, FrameBudget,
 };
 use crate::error::FixError;
 use crate::limits::DecodeLimits;
@@ -20,12 +19,7 @@ use crate::limits::DecodeLimits;
 /// open GOP (shown before that keyframe) are left out of the count: they refer
 /// to the GOP before, which a decoder starting at the keyframe drops.
 pub(super) fn check_tail_decodes(path: &Path, limits: &DecodeLimits) -> Result<(), FixError> {
-    let mut ictx = open_input(path)?;
-    let v_index = video_stream(&ictx)?;
-    let tb = ictx
-        .stream(v_index)
-        .map(|s| s.time_base())
-        .ok_or_else(|| video_error("no video stream"))?;
+    let (mut ictx, v_index, tb) = open_video(path)?;
     let tail = last_gop(&mut ictx, v_index, tb)?;
     let Some(key_pts) = tail.first().and_then(|p| p.pts()) else {
         return Err(video_error("the copied video has no keyframe"));
@@ -39,7 +33,7 @@ pub(super) fn check_tail_decodes(path: &Path, limits: &DecodeLimits) -> Result<(
     // SAFETY: a field of the open decoder's own context, set before its first
     // packet. With it a missing reference is an error, not concealed.
     unsafe {
-        (*decoder.as_mut_ptr()).err_recognition |= ff::ffi::AV_EF_EXPLODE as i32;
+        (*decoder.as_mut_ptr()).err_recognition |= ff::ffi::AV_EF_EXPLODE;
     }
     let mut tally = TailTally {
         budget: FrameBudget::new(limits),
