@@ -355,6 +355,43 @@ fn too_long_h264_is_copied_to_the_maximum() {
     }
 }
 
+/// A too-long clip whose input lacks a reference frame before the maximum
+/// (a P frame dropped at 9.12 s, as a bad capture can): the copy cut would keep
+/// the frames that refer to it, its last GOP does not decode, and the same
+/// window is encoded instead of delivering the copy.
+#[test]
+fn a_copy_cut_that_does_not_decode_is_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Decode order I P B B P B B ...: packet 226 is the P frame shown at 228.
+    // Three reference frames: with one, FFmpeg cannot tell a missing frame.
+    let clean = make(
+        dir.path(),
+        "clean.mp4",
+        "480x360",
+        14,
+        &[
+            "-x264-params",
+            "keyint=300:bframes=2:b-adapt=0:scenecut=0:ref=3",
+        ],
+    );
+    let input = dir.path().join("gap.mp4");
+    let (src, dst) = (clean.to_str().unwrap(), input.to_str().unwrap());
+    ffmpeg(&[
+        "-i",
+        src,
+        "-c",
+        "copy",
+        "-bsf:v",
+        "noise=drop=eq(n\\,226)",
+        dst,
+    ]);
+    let line = fix(&input, &out, &["--orientation", "image"]);
+    assert_eq!(line["action"], "reencoded", "{line}");
+    let d = starts_at_zero(&output_of(&line));
+    assert!((9.9..=10.0).contains(&d), "{d} s");
+}
+
 #[test]
 fn pcm_sound_is_encoded_while_the_video_is_copied() {
     let dir = tempfile::tempdir().unwrap();

@@ -49,6 +49,19 @@ pub(super) fn video_stream(input: &ff::format::context::Input) -> Result<usize, 
         .ok_or_else(|| video_error("no video stream"))
 }
 
+/// `path` opened, with its video stream's index and time base.
+pub(super) fn open_video(
+    path: &Path,
+) -> Result<(ff::format::context::Input, usize, ff::Rational), FixError> {
+    let input = open_input(path)?;
+    let index = video_stream(&input)?;
+    let tb = input
+        .stream(index)
+        .map(|s| s.time_base())
+        .ok_or_else(|| video_error("no video stream"))?;
+    Ok((input, index, tb))
+}
+
 pub(super) fn audio_stream(input: &ff::format::context::Input) -> Option<usize> {
     input.streams().best(Medium::Audio).map(|s| s.index())
 }

@@ -1,11 +1,13 @@
 //! Carries out a video plan: remux when the plan allows it (falling back to a
-//! re-encode when no keyframe gives a length within the limits), otherwise one
+//! re-encode when no keyframe gives a length within the limits, or a cut's
+//! last frames do not decode), otherwise one
 //! re-encode pass; under a byte limit, passes that overshoot are repeated at a
 //! lower bitrate, so an over-limit file is never returned.
 
 use std::fs;
 use std::path::Path;
 
+use super::copy_check::check_tail_decodes;
 use super::encode::{encode, Pass, PassEnd};
 use super::remux::{remux, RemuxAudio, RemuxError};
 use super::scenes::scan_for_window;
@@ -68,14 +70,19 @@ pub fn conform(
             match remux(input, audio, cut, output) {
                 Ok(()) => {
                     let size = fs::metadata(output)?.len();
-                    if max_bytes.is_none_or(|m| size <= m) {
+                    // A cut copy is delivered only once its last GOP, the
+                    // frames the cut can harm, is seen to decode.
+                    let decodes =
+                        cut.is_none() || check_tail_decodes(output, &target.limits).is_ok();
+                    if decodes && max_bytes.is_none_or(|m| size <= m) {
                         return Ok(Action::Remuxed);
                     }
                 }
                 Err(RemuxError::NoKeyframe) => {}
                 Err(RemuxError::Failed(e)) => return Err(e),
             }
-            // No keyframe in range, or the copy is over the byte limit.
+            // No keyframe in range, a cut whose last frames do not decode, or
+            // the copy is over the byte limit.
             let _ = fs::remove_file(output);
         }
         let mut fallback = target.clone();

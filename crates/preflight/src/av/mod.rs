@@ -4,6 +4,8 @@
 //!
 //! - `probe`: facts from headers and a bounded packet sample;
 //! - `conform`: carries out a video plan (remux or re-encode, byte budget);
+//! - `copy_check`: decodes the last GOP of a stream-copy cut, so a copy whose
+//!   kept frames lack references is encoded instead;
 //! - `scenes`: a low-resolution decode that finds hard cuts and leading black or
 //!   frozen frames (`--segment auto`, `check --deep`).
 //!
@@ -12,6 +14,7 @@
 
 mod common;
 mod conform;
+mod copy_check;
 mod encode;
 mod probe;
 mod remux;

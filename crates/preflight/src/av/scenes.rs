@@ -8,8 +8,8 @@ use ff::software::scaling::{Context as Scaler, Flags};
 use ffmpeg_next as ff;
 
 use super::common::{
-    is_damage, open_input, read_packet, start_time_us, to_us, video_decoder, video_error,
-    video_stream, DamageCount, FrameBudget,
+    is_damage, open_video, read_packet, start_time_us, to_us, video_decoder, video_error,
+    DamageCount, FrameBudget,
 };
 use crate::error::FixError;
 use crate::facts::Scenes;
@@ -56,12 +56,7 @@ fn scan(
     limits: &DecodeLimits,
     window_max_us: Option<u64>,
 ) -> Result<Scenes, FixError> {
-    let mut ictx = open_input(path)?;
-    let v_index = video_stream(&ictx)?;
-    let tb = ictx
-        .stream(v_index)
-        .map(|s| s.time_base())
-        .ok_or_else(|| video_error("no video stream"))?;
+    let (mut ictx, v_index, tb) = open_video(path)?;
     let origin_us = start_time_us(&ictx);
     let mut decoder = video_decoder(&ictx, v_index, threads, limits)?;
     skip_deblocking(&mut decoder);
