@@ -92,31 +92,7 @@ pub(super) fn remux(
 
     let mut octx = ff::format::output_as(&output, "mp4")
         .map_err(|e| video_error(format!("cannot create the output: {e}")))?;
-    let mut mapping: Vec<Option<usize>> = vec![None; ictx.nb_streams() as usize];
-    let mut in_tbs = vec![ff::Rational(0, 1); ictx.nb_streams() as usize];
-    let mut next = 0;
-    for index in std::iter::once(Some(v_index))
-        .chain(std::iter::once(copy_audio))
-        .flatten()
-    {
-        let ist = ictx
-            .stream(index)
-            .ok_or_else(|| video_error("stream vanished"))?;
-        let mut ost = octx
-            .add_stream(ff::encoder::find(ff::codec::Id::None))
-            .map_err(|e| video_error(format!("cannot add a stream: {e}")))?;
-        ost.set_parameters(ist.parameters());
-        ost.set_time_base(ist.time_base());
-        // SAFETY: the output stream's parameters are owned by `octx`. A codec tag
-        // from another container (Matroska) is not valid in MP4: let the muxer
-        // choose.
-        unsafe {
-            (*ost.parameters().as_mut_ptr()).codec_tag = 0;
-        }
-        mapping[index] = Some(next);
-        in_tbs[index] = ist.time_base();
-        next += 1;
-    }
+    let copied = add_copied_streams(&ictx, &mut octx, [Some(v_index), copy_audio])?;
     let mut sound = match (a_index, audio) {
         (
             Some(index),
@@ -133,20 +109,11 @@ pub(super) fn remux(
         )?),
         _ => None,
     };
-    let mut opts = ff::Dictionary::new();
-    opts.set("movflags", "+faststart");
-    octx.write_header_with(opts)
-        .map_err(|e| video_error(format!("cannot write the MP4 header: {e}")))?;
+    let out_tbs = write_header(&mut octx, copied.count)?;
     if let Some(s) = sound.as_mut() {
         // The muxer may change the time base it was given.
         s.encoder.read_time_base(&octx);
     }
-    let out_tbs: Vec<ff::Rational> = (0..next)
-        .map(|i| {
-            octx.stream(i)
-                .map_or(ff::Rational(1, 90_000), |s| s.time_base())
-        })
-        .collect();
 
     let mut video = VideoGate::new(span);
     let mut audio_done = a_index.is_none();
@@ -169,10 +136,10 @@ pub(super) fn remux(
             }
             continue;
         }
-        let Some(Some(out_index)) = mapping.get(index).copied() else {
+        let Some(Some(out_index)) = copied.mapping.get(index).copied() else {
             continue;
         };
-        let tb = in_tbs[index];
+        let tb = copied.time_bases[index];
         if let Some(t) = packet.pts().or(packet.dts()) {
             last_us = to_us(t, tb);
         }
@@ -195,17 +162,14 @@ pub(super) fn remux(
         if !keep {
             continue;
         }
-        // Shift to the origin; the muxer keeps B-frame decode times below 0
-        // with an edit list, so presentation still starts at 0.
-        let shift = from_us(origin_us, tb);
-        packet.set_pts(packet.pts().map(|p| p - shift));
-        packet.set_dts(packet.dts().map(|d| d - shift));
-        packet.rescale_ts(tb, out_tbs[out_index]);
-        packet.set_position(-1);
-        packet.set_stream(out_index);
-        packet
-            .write_interleaved(&mut octx)
-            .map_err(|e| video_error(format!("cannot write a packet: {e}")))?;
+        write_shifted(
+            &mut packet,
+            origin_us,
+            tb,
+            out_index,
+            out_tbs[out_index],
+            &mut octx,
+        )?;
     }
     if video.kept == 0 {
         return Err(video_error("the video stream has no frames").into());
@@ -215,6 +179,90 @@ pub(super) fn remux(
     }
     octx.write_trailer()
         .map_err(|e| video_error(format!("cannot finish the MP4: {e}")))?;
+    Ok(())
+}
+
+/// The input streams copied into the output, and where each one went.
+struct CopiedStreams {
+    /// Output index of each input stream (`None`: not copied).
+    mapping: Vec<Option<usize>>,
+    /// Each input stream's time base.
+    time_bases: Vec<ff::Rational>,
+    /// How many streams were added.
+    count: usize,
+}
+
+/// Adds a copy of each of `streams` (in that order) to `octx`.
+fn add_copied_streams(
+    ictx: &ff::format::context::Input,
+    octx: &mut ff::format::context::Output,
+    streams: [Option<usize>; 2],
+) -> Result<CopiedStreams, RemuxError> {
+    let n = ictx.nb_streams() as usize;
+    let mut copied = CopiedStreams {
+        mapping: vec![None; n],
+        time_bases: vec![ff::Rational(0, 1); n],
+        count: 0,
+    };
+    for index in streams.into_iter().flatten() {
+        let ist = ictx
+            .stream(index)
+            .ok_or_else(|| video_error("stream vanished"))?;
+        let mut ost = octx
+            .add_stream(ff::encoder::find(ff::codec::Id::None))
+            .map_err(|e| video_error(format!("cannot add a stream: {e}")))?;
+        ost.set_parameters(ist.parameters());
+        ost.set_time_base(ist.time_base());
+        // SAFETY: the output stream's parameters are owned by `octx`. A codec tag
+        // from another container (Matroska) is not valid in MP4: let the muxer
+        // choose.
+        unsafe {
+            (*ost.parameters().as_mut_ptr()).codec_tag = 0;
+        }
+        copied.mapping[index] = Some(copied.count);
+        copied.time_bases[index] = ist.time_base();
+        copied.count += 1;
+    }
+    Ok(copied)
+}
+
+/// Writes the MP4 header (`moov` first) and returns the time bases the muxer
+/// chose for the first `copied` output streams.
+fn write_header(
+    octx: &mut ff::format::context::Output,
+    copied: usize,
+) -> Result<Vec<ff::Rational>, RemuxError> {
+    let mut opts = ff::Dictionary::new();
+    opts.set("movflags", "+faststart");
+    octx.write_header_with(opts)
+        .map_err(|e| video_error(format!("cannot write the MP4 header: {e}")))?;
+    Ok((0..copied)
+        .map(|i| {
+            octx.stream(i)
+                .map_or(ff::Rational(1, 90_000), |s| s.time_base())
+        })
+        .collect())
+}
+
+/// Writes a copied packet shifted to the origin. The muxer keeps B-frame
+/// decode times below 0 with an edit list, so presentation still starts at 0.
+fn write_shifted(
+    packet: &mut ff::Packet,
+    origin_us: i64,
+    tb: ff::Rational,
+    out_index: usize,
+    out_tb: ff::Rational,
+    octx: &mut ff::format::context::Output,
+) -> Result<(), RemuxError> {
+    let shift = from_us(origin_us, tb);
+    packet.set_pts(packet.pts().map(|p| p - shift));
+    packet.set_dts(packet.dts().map(|d| d - shift));
+    packet.rescale_ts(tb, out_tb);
+    packet.set_position(-1);
+    packet.set_stream(out_index);
+    packet
+        .write_interleaved(octx)
+        .map_err(|e| video_error(format!("cannot write a packet: {e}")))?;
     Ok(())
 }
 
