@@ -97,8 +97,10 @@ pub struct CheckArgs {
     /// Also look at hidden files and folders.
     #[arg(long)]
     pub hidden: bool,
-    /// Also decode every video (slower): hard cuts and leading black or frozen
-    /// frames are reported as warnings, damaged frames as errors.
+    /// Also decode every video and its sound (slower): hard cuts, leading
+    /// black or frozen frames, damaged sound and frames the decoder concealed
+    /// are reported as warnings; a picture with packets that cannot be
+    /// decoded (which `fix` refuses) as an error.
     #[arg(long)]
     pub deep: bool,
     /// Files and folders to check.

@@ -94,7 +94,9 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     })
 }
 
-/// `--deep`: decode the video and report hard cuts and a still start.
+/// `--deep`: decode the video and report hard cuts, a still start, and
+/// damage: sound and concealed frames as advisories, a picture `fix` would
+/// refuse as an error.
 fn deep_warnings(
     path: &std::path::Path,
     facts: &MediaFacts,
@@ -105,6 +107,11 @@ fn deep_warnings(
     }
     let limits = preflight::DecodeLimits::default();
     let scenes = preflight::scenes(path, &limits)?;
+    if !scenes.picture_damage.is_empty() {
+        return Err(preflight::FixError::Video(
+            preflight::check::picture_damage_message(&scenes.picture_damage),
+        ));
+    }
     Ok(preflight::scene_warnings(&scenes))
 }
 

@@ -35,6 +35,10 @@ struct FixLine {
     action: &'static str,
     /// What was (or would be) done, and the rule each change fixes.
     changes: Vec<Change>,
+    /// Advisories the repair raised about the input: damaged sound replaced
+    /// with silence or left out (`audio.damaged`), frames the decoder
+    /// concealed (`video.damaged`).
+    warnings: Vec<preflight::Warning>,
     error: Option<String>,
     bytes_in: Option<u64>,
     bytes_out: Option<u64>,
@@ -363,6 +367,7 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
                 output: Some(out_dir.join(&entry.output).display().to_string()),
                 action: "done",
                 changes: Vec::new(),
+                warnings: Vec::new(),
                 error: None,
                 bytes_in,
                 bytes_out: Some(entry.bytes_out),
@@ -401,6 +406,7 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
                 output: Some(fixed.output.display().to_string()),
                 action: fixed.action.name(),
                 changes: changes_of(&plan),
+                warnings: fixed.findings,
                 error: None,
                 bytes_in,
                 bytes_out: Some(fixed.after.bytes()),
@@ -432,6 +438,7 @@ fn dry_run_line(
         output: None,
         action: if plan.is_copy() { "copied" } else { "planned" },
         changes,
+        warnings: Vec::new(),
         error: None,
         bytes_in: Some(facts.bytes()),
         bytes_out: None,
@@ -470,6 +477,7 @@ fn failed(path: &Path, message: String, bytes_in: Option<u64>, seconds: f64) -> 
         output: None,
         action: "failed",
         changes: Vec::new(),
+        warnings: Vec::new(),
         error: Some(message),
         bytes_in,
         bytes_out: None,
@@ -489,6 +497,9 @@ fn emit(out: &mut impl Write, line: &FixLine, json: bool) -> io::Result<()> {
         }
         for c in &line.changes {
             writeln!(out, "    - {}: {}", c.rule, c.what)?;
+        }
+        for w in &line.warnings {
+            writeln!(out, "    ! {}: {}", w.rule, w.message)?;
         }
     }
     out.flush()
