@@ -491,13 +491,13 @@ pub fn sound_damage_warning(damage: &Damage, fate: SoundFate) -> Warning {
         ),
         SoundFate::Dropped => format!(
             "the sound is damaged {} ({} of {} frames cannot be decoded): left out",
-            places(damage),
+            extent(damage),
             damage.count,
             damage.decoded
         ),
         SoundFate::Found if damage.mostly() => format!(
             "the sound is damaged {} ({} of {} frames cannot be decoded; fix leaves the sound out)",
-            places(damage),
+            extent(damage),
             damage.count,
             damage.decoded
         ),
@@ -552,6 +552,12 @@ fn places(damage: &Damage) -> String {
         _ if spans.len() >= Damage::MAX_SPANS => span,
         _ => format!("in {} places {span}", spans.len()),
     }
+}
+
+/// `from 0.00 s to 4.24 s`: the first damage's start to the last's end.
+fn extent(damage: &Damage) -> String {
+    let at = |us: Option<u64>| format!("{:.2} s", us.unwrap_or(0) as f64 / 1e6);
+    format!("from {} to {}", at(damage.first_us()), at(damage.last_us()))
 }
 
 fn plural(n: u64, what: &str) -> String {

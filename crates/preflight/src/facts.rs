@@ -365,12 +365,6 @@ impl Damage {
     /// One damaged packet or frame from `start_us` to `end_us`.
     pub fn note(&mut self, start_us: u64, end_us: u64) {
         self.count += 1;
-        self.cover(start_us, end_us);
-    }
-
-    /// Lengthens the damaged time to cover `start_us..end_us` without counting
-    /// another packet (the frames after a lost one, up to the next keyframe).
-    pub fn cover(&mut self, start_us: u64, end_us: u64) {
         let end_us = end_us.max(start_us);
         let full = self.spans.len() >= Self::MAX_SPANS;
         match self.spans.last_mut() {
@@ -380,5 +374,49 @@ impl Damage {
             }
             _ => self.spans.push((start_us, end_us)),
         }
+    }
+
+    /// Lengthens the latest damage to cover `start_us..end_us` without
+    /// counting another packet (the frames after a lost one, up to the next
+    /// keyframe, refer to it).
+    pub fn cover(&mut self, start_us: u64, end_us: u64) {
+        let end_us = end_us.max(start_us);
+        match self.spans.last_mut() {
+            Some(last) => {
+                last.0 = last.0.min(start_us);
+                last.1 = last.1.max(end_us);
+            }
+            None => self.spans.push((start_us, end_us)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damage_merges_close_places_and_stays_bounded() {
+        let mut d = Damage::default();
+        assert!(d.is_empty() && !d.mostly() && d.first_us().is_none());
+        d.decoded = 10;
+        d.note(1_000_000, 1_021_000);
+        d.note(1_300_000, 1_321_000);
+        d.note(3_000_000, 3_021_000);
+        assert_eq!(d.spans, [(1_000_000, 1_321_000), (3_000_000, 3_021_000)]);
+        assert_eq!(
+            (d.count, d.first_us(), d.last_us()),
+            (3, Some(1_000_000), Some(3_021_000))
+        );
+        assert!(!d.mostly());
+        d.cover(3_000_000, 4_000_000);
+        assert_eq!(d.count, 3);
+        assert_eq!(d.last_us(), Some(4_000_000));
+        for i in 0..200u64 {
+            d.note(10_000_000 + i * 1_000_000, 10_000_000 + i * 1_000_000);
+        }
+        assert_eq!(d.spans.len(), Damage::MAX_SPANS);
+        assert_eq!(d.last_us(), Some(209_000_000));
+        assert!(d.mostly());
     }
 }

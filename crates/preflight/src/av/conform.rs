@@ -372,3 +372,59 @@ fn lower(rate: RateControl, size: u64, max: u64, out_us: u64, target: &Target) -
         max_bytes: max,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000;
+
+    fn scenes(cuts: &[u64], content_start_us: u64, damaged: &[(u64, u64)]) -> Scenes {
+        let mut picture_damage = Damage::default();
+        for &(from, to) in damaged {
+            picture_damage.note(from, from);
+            picture_damage.cover(from, to);
+        }
+        Scenes {
+            cuts_us: cuts.to_vec(),
+            content_start_us,
+            picture_damage,
+            ..Scenes::default()
+        }
+    }
+
+    #[test]
+    fn the_window_keeps_clear_of_a_damaged_picture_where_one_fits() {
+        let (max, min) = (9_960_000, 3_040_000);
+        // No damage: what choose_window gives.
+        let plain = scenes(&[5 * S], 0, &[]);
+        assert_eq!(
+            window_clear_of_damage(&plain, 20 * S, max, min),
+            choose_window(20 * S, &[5 * S], 0, max)
+        );
+        // Damage from 2.8 s to the keyframe at 4 s: the window starts there.
+        let damaged = scenes(&[], 0, &[(2_800_000, 4 * S)]);
+        assert_eq!(
+            window_clear_of_damage(&damaged, 14 * S, max, min),
+            (4 * S, max)
+        );
+        // Cuts still count inside the clean stretches.
+        let cut = scenes(&[10 * S], 0, &[(2 * S, 3 * S)]);
+        assert_eq!(
+            window_clear_of_damage(&cut, 20 * S, max, min),
+            (10 * S, max)
+        );
+        // A black start only matters to the first stretch.
+        let black = scenes(&[], S, &[(5 * S, 6 * S)]);
+        assert_eq!(
+            window_clear_of_damage(&black, 20 * S, max, min),
+            (6 * S, max)
+        );
+        let before = scenes(&[], S, &[(15 * S, 16 * S)]);
+        assert_eq!(window_clear_of_damage(&before, 17 * S, max, min), (S, max));
+        // No clean stretch reaches the minimum: the plain window, damage and
+        // all (the encode then fails naming the picture).
+        let short = scenes(&[], 0, &[(2_800_000, 4 * S)]);
+        assert_eq!(window_clear_of_damage(&short, 6 * S, max, min), (0, 6 * S));
+    }
+}

@@ -128,6 +128,10 @@ impl InFlight {
                 1
             }
         };
+        InFlight::with_depth(depth)
+    }
+
+    fn with_depth(depth: usize) -> Self {
         InFlight {
             times: VecDeque::with_capacity(depth + 1),
             depth,
@@ -147,5 +151,49 @@ impl InFlight {
     /// packet it is about, when known.
     pub fn result(&mut self) -> Option<i64> {
         self.times.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_is_placed_at_its_packet_under_frame_threading() {
+        // Two threads: the call that takes packet n returns the result of
+        // packet n - 1; packet 2 gave no frame (unseen), packet 3 an error.
+        let mut q = InFlight::with_depth(2);
+        q.sent(0);
+        q.sent(40);
+        assert_eq!(q.result(), Some(0)); // frame of packet 0
+        q.sent(80);
+        assert_eq!(q.result(), Some(40)); // frame of packet 1
+        q.sent(120); // packet 2's result: nothing
+        q.sent(160);
+        assert_eq!(q.result(), Some(120)); // the error is packet 3's
+                                           // At the end, what is left comes out in order.
+        assert_eq!(q.result(), Some(160));
+        assert_eq!(q.result(), None);
+        // One thread: the result is the packet just sent.
+        let mut one = InFlight::with_depth(1);
+        one.sent(0);
+        one.sent(40);
+        assert_eq!(one.result(), Some(40));
+    }
+
+    #[test]
+    fn damage_runs_to_the_next_keyframe() {
+        let mut p = PictureDamage::default();
+        p.packet(0, true);
+        p.reject(2_800_000);
+        assert!(p.open());
+        p.packet(2_840_000, false);
+        p.packet(4_000_000, true);
+        assert!(!p.open());
+        p.packet(4_040_000, false);
+        assert_eq!(p.rejected.spans, [(2_800_000, 4_000_000)]);
+        assert_eq!(p.rejected.count, 1);
+        assert!(p.check().is_err());
+        assert!(PictureDamage::default().check().is_ok());
     }
 }
