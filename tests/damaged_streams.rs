@@ -596,6 +596,37 @@ fn mp4_whose_sound_is_mostly_unreadable_keeps_its_picture_without_sound() {
 }
 
 #[test]
+fn avi_whose_sound_is_mostly_unreadable_is_reencoded_without_sound() {
+    // The re-encode writes the sound as it goes; once it is found mostly
+    // damaged, the sound is taken out of the output.
+    let dir = tempfile::tempdir().unwrap();
+    let clean = avi(dir.path(), "clean.avi", 5);
+    let audio = packets(&clean, "a");
+    let input = damaged(&clean, "mostly_bad.avi", |b| {
+        for p in audio.iter().filter(|p| p.pts < 4.0) {
+            let at = p.pos.unwrap();
+            overwrite(b, at + 8, at + p.size);
+        }
+    });
+    let out = dir.path().join("out");
+    let (line, _) = fix(&input, &out, &["--provider", "novita"]);
+    assert_eq!(line["action"], "reencoded", "{line}");
+    let said = warnings(&line, "audio.damaged");
+    assert!(
+        said.len() == 1
+            && said[0].starts_with("the sound is damaged from 0.00 s to ")
+            && said[0].ends_with("cannot be decoded): left out"),
+        "{line}"
+    );
+    let o = output_of(&line);
+    let (v, a) = durations(&o);
+    assert!(a.is_none(), "{}: the sound should be left out", o.display());
+    assert!((v.unwrap() - 5.0).abs() <= 0.04, "{v:?}");
+    compliant(&o, "novita");
+    assert_eq!(files_below(&out), [o], "nothing else is left behind");
+}
+
+#[test]
 fn a_picture_overwritten_over_a_second_fails_naming_the_picture() {
     let dir = tempfile::tempdir().unwrap();
     let clean = avi(dir.path(), "clean.avi", 5);

@@ -102,6 +102,9 @@ fn remux_audio(plan: AudioPlan) -> RemuxAudio {
     }
 }
 
+/// Where a copy may cut: the `(min_us, max_us)` its length must fall in.
+type Cut = Option<(u64, u64)>;
+
 /// The copy's cut, and for `--segment auto` the window the scan chose
 /// (`Some`): a copy only when that window starts the file, its cut then
 /// falling on a keyframe inside it.
@@ -109,7 +112,7 @@ fn copy_cut(
     input: &Path,
     facts: &VideoFacts,
     target: &Target,
-) -> Result<(Option<(u64, u64)>, Option<Window>), FixError> {
+) -> Result<(Cut, Option<Window>), FixError> {
     let Window::Auto { max_us } = target.window else {
         return Ok((target.keyframe_cut, None));
     };
@@ -163,7 +166,7 @@ fn reencode_instead(target: &Target, resolved: Option<Window>) -> Target {
 fn remux_repairing_sound(
     input: &Path,
     audio: RemuxAudio,
-    cut: Option<(u64, u64)>,
+    cut: Cut,
     output: &Path,
 ) -> Result<Vec<Warning>, RemuxError> {
     let damage = remux(input, audio, cut, output)?;

@@ -101,26 +101,9 @@ pub(super) fn remux(
     let mut octx = ff::format::output_as(&output, "mp4")
         .map_err(|e| video_error(format!("cannot create the output: {e}")))?;
     let copied = add_copied_streams(&ictx, &mut octx, [Some(v_index), copy_audio])?;
-    let mut sound = match (a_index, audio) {
-        (
-            Some(index),
-            RemuxAudio::Aac {
-                bitrate,
-                sample_rate,
-            },
-        ) => Some(SoundEncode::open(
-            &ictx,
-            index,
-            origin_us,
-            &mut octx,
-            (bitrate, sample_rate),
-        )?),
-        _ => None,
-    };
-    // A check of the copied sound; a decoder FFmpeg lacks checks nothing.
-    let mut copied_sound = copy_audio.and_then(|i| SoundDecoder::open(&ictx, i, origin_us, 0).ok());
+    let mut side = SoundSide::open(&ictx, a_index, audio, origin_us, &mut octx)?;
     let out_tbs = write_header(&mut octx, copied.count)?;
-    if let Some(s) = sound.as_mut() {
+    if let Some(s) = side.encode.as_mut() {
         // The muxer may change the time base it was given.
         s.encoder.read_time_base(&octx);
     }
@@ -131,7 +114,7 @@ pub(super) fn remux(
     let mut last_us = 0i64;
     while read_packet(&mut ictx, &mut packet, last_us)? {
         let index = packet.stream();
-        if let Some(s) = sound.as_mut().filter(|_| Some(index) == a_index) {
+        if let Some(s) = side.encode.as_mut().filter(|_| Some(index) == a_index) {
             if !audio_done {
                 audio_done = s.feed(&packet, span.video_end_us, video.end_us, &mut octx)?;
             }
@@ -166,7 +149,7 @@ pub(super) fn remux(
         if !keep {
             continue;
         }
-        if let Some(check) = copied_sound.as_mut().filter(|_| index != v_index) {
+        if let Some(check) = side.check.as_mut().filter(|_| index != v_index) {
             check.send(&packet);
             check.drain()?;
         }
@@ -182,18 +165,7 @@ pub(super) fn remux(
     if video.kept == 0 {
         return Err(video_error("the video stream has no frames").into());
     }
-    let damage = match (sound.as_mut(), copied_sound.as_mut()) {
-        (Some(s), _) => {
-            s.finish(span.video_end_us.unwrap_or(video.end_us), &mut octx)?;
-            s.input.damage().clone()
-        }
-        (None, Some(check)) => {
-            check.send_eof();
-            check.drain()?;
-            check.damage.clone()
-        }
-        (None, None) => Damage::default(),
-    };
+    let damage = side.finish(span.video_end_us.unwrap_or(video.end_us), &mut octx)?;
     octx.write_trailer()
         .map_err(|e| video_error(format!("cannot finish the MP4: {e}")))?;
     Ok(damage)
@@ -442,6 +414,65 @@ fn find_span(
         video_packets: Some(gate.kept),
         video_end_us: Some(end_us),
     })
+}
+
+/// The copy's sound: encoded (`encode`), or copied and checked on the side
+/// (`check`), or neither.
+struct SoundSide {
+    encode: Option<SoundEncode>,
+    check: Option<SoundDecoder>,
+}
+
+impl SoundSide {
+    /// The sound of stream `a_index` as `audio` says, timed from the video's
+    /// first keyframe at `origin_us`; an AAC stream is added to `octx` when
+    /// it is encoded.
+    fn open(
+        ictx: &ff::format::context::Input,
+        a_index: Option<usize>,
+        audio: RemuxAudio,
+        origin_us: i64,
+        octx: &mut ff::format::context::Output,
+    ) -> Result<Self, FixError> {
+        let Some(index) = a_index else {
+            return Ok(SoundSide {
+                encode: None,
+                check: None,
+            });
+        };
+        let (encode, check) = match audio {
+            RemuxAudio::None => (None, None),
+            RemuxAudio::Aac {
+                bitrate,
+                sample_rate,
+            } => {
+                let rate = (bitrate, sample_rate);
+                let s = SoundEncode::open(ictx, index, origin_us, octx, rate)?;
+                (Some(s), None)
+            }
+            // A decoder FFmpeg lacks checks nothing.
+            RemuxAudio::Copy => (None, SoundDecoder::open(ictx, index, origin_us, 0).ok()),
+        };
+        Ok(SoundSide { encode, check })
+    }
+
+    /// Ends the sound (encoded up to `video_us`) and returns its damage.
+    fn finish(
+        &mut self,
+        video_us: i64,
+        octx: &mut ff::format::context::Output,
+    ) -> Result<Damage, FixError> {
+        if let Some(s) = self.encode.as_mut() {
+            s.finish(video_us, octx)?;
+            return Ok(s.input.damage().clone());
+        }
+        if let Some(check) = self.check.as_mut() {
+            check.send_eof();
+            check.drain()?;
+            return Ok(check.damage.clone());
+        }
+        Ok(Damage::default())
+    }
 }
 
 /// Sound that MP4 cannot carry, decoded and encoded as AAC while the video is
