@@ -65,6 +65,11 @@ not jump out. `blur` and `mirror` copy the picture into the bars: that puts a se
 ghost of the character in the frame, and the model follows the largest person it sees. Use them \
 only for pictures without people.
 
+Damaged input: sound the decoder cannot read becomes silence of the same length, and sound that \
+is mostly unreadable is left out (`! audio.damaged` says where); frames the decoder concealed are \
+delivered with `! video.damaged`. A picture with packets that cannot be decoded fails, saying \
+where (with --segment auto, a window clear of it is kept when one fits).
+
 Exit status: 0 every file ended compliant, 1 some file could not be repaired, 2 usage error.
 
 Examples:
