@@ -202,7 +202,6 @@ impl SubmitError {
             SubmitError::StoreRefused { .. }
                 | SubmitError::StoreUnreachable { .. }
                 | SubmitError::UploadCommand { .. }
-                | SubmitError::UploadUnreachable { .. }
         )
     }
 

@@ -469,7 +469,7 @@ fn crash_between_create_and_record_is_recovered_by_external_id() {
         .begin(&inputs, Some("preflight-crashed-run"), &s.fake.base)
         .unwrap();
     s.client
-        .create(&inputs.body(row.external_task_id.as_deref()))
+        .create(&inputs, &inputs.body(row.external_task_id.as_deref()))
         .unwrap();
     assert_eq!(s.journal.get(row.id).unwrap().status, state::SENDING);
     let done = go(&s, &inputs, false, &timing()).unwrap();
@@ -690,9 +690,8 @@ fn legacy_jwt_auth_is_sent_as_bearer_jwt() {
         creds,
         timing().http,
     );
-    client
-        .create(&url_inputs(Provider::Kling).body(None))
-        .unwrap();
+    let inputs = url_inputs(Provider::Kling);
+    client.create(&inputs, &inputs.body(None)).unwrap();
     let auth = fake.posts()[0].header("Authorization").unwrap().to_string();
     let token = auth.strip_prefix("Bearer ").unwrap();
     assert_eq!(token.split('.').count(), 3);
