@@ -357,6 +357,10 @@ pub fn run_submit(args: SubmitArgs) -> Result<i32> {
     };
     let row = sent.submitted.record().clone();
     announce(&mut io::stdout().lock(), pair.provider, &sent.submitted)?;
+    if let Some(path) = downloaded_earlier(&row, args.wait.out.as_deref()) {
+        println!("saved {} earlier: nothing to ask", path.display());
+        return Ok(exit::OK);
+    }
     if args.wait.wait {
         follow(&client, &journal, &row, &args.wait, true)
     } else {
@@ -366,6 +370,20 @@ pub fn run_submit(args: SubmitArgs) -> Result<i32> {
         );
         Ok(exit::OK)
     }
+}
+
+/// The result of a finished task, already in `out` (or anywhere, without
+/// `--out`): a repeated command then sends nothing at all.
+fn downloaded_earlier(row: &TaskRecord, out: Option<&std::path::Path>) -> Option<PathBuf> {
+    let path = PathBuf::from(row.result_path.as_deref()?);
+    if row.status != submit::Status::Succeeded.name() || !path.is_file() {
+        return None;
+    }
+    let same_dir = |dir: &std::path::Path| {
+        let parent = path.parent().and_then(|p| p.canonicalize().ok());
+        parent.is_some() && parent == dir.canonicalize().ok()
+    };
+    out.is_none_or(same_dir).then_some(path)
 }
 
 pub fn run_status(args: StatusArgs) -> Result<i32> {
