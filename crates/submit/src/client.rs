@@ -106,13 +106,13 @@ impl Client {
         req.set(name, &value)
     }
 
-    /// Send `req` with the key, and read the answer whatever its status.
-    pub(crate) fn send(
+    /// Read the answer to a request sent with [`Client::authorized`],
+    /// whatever its status.
+    pub(crate) fn answer(
         &self,
-        req: ureq::Request,
-        send: impl FnOnce(ureq::Request) -> Result<ureq::Response, ureq::Error>,
+        sent: Result<ureq::Response, ureq::Error>,
     ) -> Result<Answer, SubmitError> {
-        let resp = match send(self.authorized(req)) {
+        let resp = match sent {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
             Err(ureq::Error::Transport(t)) => return Err(self.transport(&t)),
@@ -132,7 +132,7 @@ impl Client {
     }
 
     fn get(&self, url: &str) -> Result<Answer, SubmitError> {
-        self.send(self.agent.get(url), |r| r.call())
+        self.answer(self.authorized(self.agent.get(url)).call())
     }
 
     fn error(&self, a: &Answer) -> SubmitError {
@@ -143,9 +143,11 @@ impl Client {
     pub fn create(&self, inputs: &Inputs, body: &Value) -> Result<TaskHandle, SubmitError> {
         let url = format!("{}{}", self.base_url, provider::create_path(inputs));
         let text = body.to_string();
-        let a = self.send(self.agent.post(&url), |r| {
-            r.set("Content-Type", "application/json").send_string(&text)
-        })?;
+        let a = self.answer(
+            self.authorized(self.agent.post(&url))
+                .set("Content-Type", "application/json")
+                .send_string(&text),
+        )?;
         if a.ok() {
             provider::parse_create(self.provider, &a.body)
         } else {

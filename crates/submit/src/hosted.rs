@@ -179,11 +179,14 @@ impl<'a> Hosted<'a> {
         mime: &str,
     ) -> Result<String, SubmitError> {
         let body = json!({"content_type": mime, "file_name": name}).to_string();
+        let sent = self
+            .client
+            .authorized(self.client.agent().post(url))
+            .set("Content-Type", "application/json")
+            .send_string(&body);
         let a = self
             .client
-            .send(self.client.agent().post(url), |r| {
-                r.set("Content-Type", "application/json").send_string(&body)
-            })
+            .answer(sent)
             .map_err(|e| self.unreachable(url, e))?;
         let json = self.accepted("to start an upload", &a)?;
         let upload_url = self.link_at(&json, "/upload_url")?;
@@ -260,16 +263,18 @@ impl<'a> Hosted<'a> {
         let body = Cursor::new(head.into_bytes())
             .chain(file)
             .chain(Cursor::new(tail.into_bytes()));
+        let sent = self
+            .client
+            .authorized(self.client.agent().post(&url))
+            .set(
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            )
+            .set("Content-Length", &total.to_string())
+            .send(body);
         let a = self
             .client
-            .send(self.client.agent().post(&url), |r| {
-                r.set(
-                    "Content-Type",
-                    &format!("multipart/form-data; boundary={boundary}"),
-                )
-                .set("Content-Length", &total.to_string())
-                .send(body)
-            })
+            .answer(sent)
             .map_err(|e| self.unreachable(&url, e))?;
         let json = self.accepted("to store the file", &a)?;
         let expires_at = expires
@@ -301,11 +306,14 @@ impl<'a> Hosted<'a> {
         );
         let text = Value::Object(body).to_string();
         drop(bytes);
+        let sent = self
+            .client
+            .authorized(self.client.agent().post(&url))
+            .set("Content-Type", "application/json")
+            .send_string(&text);
         let a = self
             .client
-            .send(self.client.agent().post(&url), |r| {
-                r.set("Content-Type", "application/json").send_string(&text)
-            })
+            .answer(sent)
             .map_err(|e| self.unreachable(&url, e))?;
         let json = self.accepted("to store the file", &a)?;
         self.link_at(&json, link)

@@ -45,8 +45,11 @@ pub struct Dialect {
     pub parse_error: fn(&Answer<'_>) -> SubmitError,
     /// The answer to the result request (any HTTP status), where the status
     /// alone does not tell success from failure (fal).
-    pub parse_result: Option<fn(&Answer<'_>) -> Result<TaskState, SubmitError>>,
+    pub parse_result: Option<ParseResult>,
 }
+
+/// Reads the answer to a separate result request.
+pub type ParseResult = fn(&Answer<'_>) -> Result<TaskState, SubmitError>;
 
 /// An answer, as the dialects read it.
 pub struct Answer<'a> {
