@@ -165,14 +165,24 @@ fn containers_and_formats_outside_the_list_are_violations() {
         assert!(video_rules(&v, &spec).is_empty());
         v.container = Container::Matroska;
         let listed = spec.video.containers.contains(&"matroska");
-        assert_eq!(video_rules(&v, &spec).is_empty(), listed, "{}", spec.provider);
+        assert_eq!(
+            video_rules(&v, &spec).is_empty(),
+            listed,
+            "{}",
+            spec.provider
+        );
         let mut i = image(720, 1280, 1);
         i.format = ImageFormat::Gif;
         assert_eq!(image_rules(&i, &spec), ["image.format"]);
         // WebP only where listed (kie).
         i.format = ImageFormat::Webp;
         let listed = spec.image.formats.contains(&ImageFormat::Webp);
-        assert_eq!(image_rules(&i, &spec).is_empty(), listed, "{}", spec.provider);
+        assert_eq!(
+            image_rules(&i, &spec).is_empty(),
+            listed,
+            "{}",
+            spec.provider
+        );
         i.format = ImageFormat::Png;
         assert!(image_rules(&i, &spec).is_empty());
     }
