@@ -46,8 +46,9 @@ pub enum CreateStep {
     },
     /// Create the task, then answer with an error (e.g. 504 + code 5002).
     CreateThenFail { http: u16, body: Value },
-    /// Create the task, then say nothing for this long (client times out or dies).
-    CreateThenHang(Duration),
+    /// Create the task, then never answer: the connection is held until the
+    /// client gives up (its timeout) or dies, so no answer can race the timeout.
+    CreateThenHang,
 }
 
 #[derive(Debug, Clone)]
@@ -93,7 +94,8 @@ pub struct State {
 }
 
 /// Status, body, extra headers, and how long to stay silent before answering.
-type Reply = (u16, Vec<u8>, Vec<(String, String)>, Option<Duration>);
+/// Status, body, extra headers, and whether to hold the connection unanswered.
+type Reply = (u16, Vec<u8>, Vec<(String, String)>, bool);
 
 #[derive(Clone)]
 pub struct Fake {
@@ -168,9 +170,10 @@ impl Fake {
             return;
         };
         self.with(|s| s.requests.push(req.clone()));
-        let (status, body, extra, hang) = self.route(&req);
-        if let Some(d) = hang {
-            std::thread::sleep(d);
+        let (status, body, extra, hold) = self.route(&req);
+        if hold {
+            wait_for_hang_up(&mut stream);
+            return;
         }
         let reason = match status {
             200 => "OK",
@@ -201,26 +204,26 @@ impl Fake {
             // A public web server for tests that pass links of their own.
             let s = self.state.lock().unwrap();
             return if name.ends_with(".mp4") || name.ends_with(".mov") {
-                (200, s.video.clone(), vec![], None)
+                (200, s.video.clone(), vec![], false)
             } else if name.ends_with(".jpg") || name.ends_with(".png") {
                 (
                     200,
                     std::fs::read(fixture("images/portrait_720x1280_ok.jpg")).unwrap(),
                     vec![],
-                    None,
+                    false,
                 )
             } else {
-                (404, b"no such file".to_vec(), vec![], None)
+                (404, b"no such file".to_vec(), vec![], false)
             };
         }
         if let Some(name) = path.strip_prefix("/files/") {
             let mut s = self.state.lock().unwrap();
             if s.expired_downloads > 0 {
                 s.expired_downloads -= 1;
-                return (410, b"gone".to_vec(), vec![], None);
+                return (410, b"gone".to_vec(), vec![], false);
             }
             let _ = name;
-            return (200, s.video.clone(), vec![], None);
+            return (200, s.video.clone(), vec![], false);
         }
         let flavour = if path.starts_with("/v3/async") {
             "novita"
@@ -231,7 +234,7 @@ impl Fake {
         {
             "kling"
         } else {
-            return (404, b"no such path".to_vec(), vec![], None);
+            return (404, b"no such path".to_vec(), vec![], false);
         };
         // Auth.
         let auth = req.header("Authorization").unwrap_or("").to_string();
@@ -252,7 +255,7 @@ impl Fake {
                     json!({"error": {"message": "Invalid API key", "type": "authentication_error", "code": "invalid_api_key"}})
                 }
             };
-            return (401, body.to_string().into_bytes(), json_h, None);
+            return (401, body.to_string().into_bytes(), json_h, false);
         }
         let base = self.base.clone();
         if req.method == "POST" {
@@ -267,7 +270,7 @@ impl Fake {
                 if let Some(r) = retry_after {
                     h.push(("Retry-After".into(), r.to_string()));
                 }
-                return (*http, body.to_string().into_bytes(), h, None);
+                return (*http, body.to_string().into_bytes(), h, false);
             }
             let body_in: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
             // Fetch every link, as the services do, before taking the lock
@@ -294,7 +297,7 @@ impl Fake {
                 if let Some(e) = &external {
                     if s.tasks.iter().any(|t| t.external.as_deref() == Some(e)) {
                         let b = json!({"code": 1201, "message": "external_task_id already exists", "request_id": "r"});
-                        return (400, b.to_string().into_bytes(), json_h, None);
+                        return (400, b.to_string().into_bytes(), json_h, false);
                     }
                 }
             }
@@ -316,12 +319,10 @@ impl Fake {
             };
             return match step {
                 CreateStep::CreateThenFail { http, body } => {
-                    (http, body.to_string().into_bytes(), json_h, None)
+                    (http, body.to_string().into_bytes(), json_h, false)
                 }
-                CreateStep::CreateThenHang(d) => {
-                    (200, ok.to_string().into_bytes(), json_h, Some(d))
-                }
-                _ => (200, ok.to_string().into_bytes(), json_h, None),
+                CreateStep::CreateThenHang => (200, Vec::new(), json_h, true),
+                _ => (200, ok.to_string().into_bytes(), json_h, false),
             };
         }
         // Queries.
@@ -356,7 +357,7 @@ impl Fake {
                     json!({"error": {"message": "task not found", "type": "not_found", "code": "task_not_found"}})
                 }
             };
-            return (404, b.to_string().into_bytes(), json_h, None);
+            return (404, b.to_string().into_bytes(), json_h, false);
         };
         let poll = task.polls;
         task.polls += 1;
@@ -432,7 +433,7 @@ impl Fake {
                     "created": 1757165031u64, "results": results})
             }
         };
-        (200, body.to_string().into_bytes(), json_h, None)
+        (200, body.to_string().into_bytes(), json_h, false)
     }
 }
 
@@ -560,4 +561,12 @@ fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
         body: String::from_utf8_lossy(&body).into_owned(),
         at: Instant::now(),
     })
+}
+
+/// Blocks until the peer closes the connection (or it fails): what a server
+/// that never answers looks like to the client.
+fn wait_for_hang_up(stream: &mut TcpStream) {
+    let _ = stream.set_read_timeout(None);
+    let mut buf = [0u8; 512];
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
 }
