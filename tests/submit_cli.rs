@@ -411,8 +411,7 @@ fn missing_key_is_a_clear_usage_error() {
 #[test]
 fn crash_between_create_and_record_never_creates_a_second_task() {
     let env = Env::new("powertokens");
-    env.fake
-        .script(vec![CreateStep::CreateThenHang(Duration::from_secs(30))]);
+    env.fake.script(vec![CreateStep::CreateThenHang]);
     let args = [
         "submit",
         "-p",
@@ -445,8 +444,7 @@ fn timeout_after_create_without_external_ids_is_never_recreated() {
     let mut env = Env::new("highway");
     env.extra
         .push(("PREFLIGHT_HTTP_TIMEOUT_MS".into(), "300".into()));
-    env.fake
-        .script(vec![CreateStep::CreateThenHang(Duration::from_secs(2))]);
+    env.fake.script(vec![CreateStep::CreateThenHang]);
     let args = [
         "submit",
         "-p",
@@ -859,6 +857,7 @@ fn a_store_that_refuses_or_cannot_be_reached_creates_no_task() {
 
 #[test]
 fn an_expired_link_is_signed_again_before_a_create() {
+    use submit::upload::{hash_file, S3Config, S3Store};
     let env = Env::with_store("highway");
     let image = fixture("images/portrait_720x1280_ok.jpg");
     let video = fixture("videos/ok_720x1280_5s.mp4");
@@ -873,20 +872,38 @@ fn an_expired_link_is_signed_again_before_a_create() {
             &video,
             "--upload",
             "s3://media/x",
-            "--link-ttl",
-            "2s",
             "--prompt",
             prompt,
         ])
     };
     assert_eq!(run("one").code, 0);
-    let first = env.fake.posts()[0].json()["video"]
-        .as_str()
+    // Two days pass: the journal's upload was signed the day before
+    // yesterday for a day (the clock is moved in the journal, not waited for).
+    let journal = submit::Journal::open(&env.journal()).unwrap();
+    let lookup = |k: &str| {
+        env.extra
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let store = S3Store::new(
+        S3Config::from_lookup("s3://media/x", lookup).unwrap(),
+        Default::default(),
+    )
+    .unwrap();
+    let sha = hash_file(std::path::Path::new(&video)).unwrap();
+    let mut row = journal
+        .upload(&sha, store.label())
         .unwrap()
-        .to_string();
-    std::thread::sleep(Duration::from_millis(2300));
-    // The store itself refuses the old link now.
-    match ureq::get(&first).call() {
+        .expect("the upload row");
+    row.signed_at -= 2 * 86_400;
+    row.ttl_s = 86_400;
+    row.expires_at = Some(row.signed_at + row.ttl_s);
+    journal.record_upload(&row).unwrap();
+    drop(journal);
+    // The store itself refuses that link now.
+    let old = store.link(&row.key, row.signed_at, Duration::from_secs(86_400));
+    match ureq::get(&old.url).call() {
         Err(ureq::Error::Status(403, _)) => {}
         other => panic!("the old link still works: {:?}", other.map(|r| r.status())),
     }

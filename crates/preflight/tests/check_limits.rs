@@ -63,7 +63,7 @@ fn video_rules(facts: &VideoFacts, spec: &Spec) -> Vec<&'static str> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(crate::util::proptest_cases(200)))]
 
     #[test]
     fn image_byte_limit_is_inclusive(side in 300u32..4000) {

@@ -31,6 +31,16 @@ pub struct Timing {
     pub http: HttpConfig,
 }
 
+impl Timing {
+    /// The pauses between polls of a task: `poll_min`, growing by
+    /// `poll_factor`, capped at `poll_max`.
+    pub fn poll_intervals(&self) -> impl Iterator<Item = Duration> + '_ {
+        std::iter::successors(Some(self.poll_min), |i| {
+            Some(i.mul_f64(self.poll_factor).min(self.poll_max))
+        })
+    }
+}
+
 impl Default for Timing {
     fn default() -> Self {
         Timing {
@@ -305,7 +315,7 @@ pub fn wait(
     notify: Notify<'_>,
 ) -> Result<TaskState, SubmitError> {
     let start = Instant::now();
-    let mut interval = timing.poll_min;
+    let mut intervals = timing.poll_intervals();
     let mut last = String::new();
     loop {
         let row = journal.get(row.id)?;
@@ -351,8 +361,8 @@ pub fn wait(
                 waited,
             });
         }
+        let interval = intervals.next().unwrap_or(timing.poll_max);
         std::thread::sleep(interval.min(timing.wait_timeout.saturating_sub(waited)));
-        interval = interval.mul_f64(timing.poll_factor).min(timing.poll_max);
     }
 }
 

@@ -18,6 +18,8 @@ use crate::auth::Secret;
 use crate::error::SubmitError;
 use crate::http::{agent, transport_message, HttpConfig};
 use crate::link::{content_type, hash_reader, is_url, redact_link};
+// Where callers found it before `link` existed.
+pub use crate::link::hash_file;
 
 /// Longest life S3 allows a presigned link (SigV4): 7 days.
 pub const MAX_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);

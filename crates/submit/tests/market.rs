@@ -345,7 +345,7 @@ fn a_create_without_answer_stays_unknown_and_is_never_sent_again() {
     for provider in MARKETS {
         let s = setup_with(provider, &t);
         s.fake
-            .script(vec![CreateStep::CreateThenHang(Duration::from_secs(2))]);
+            .script(vec![CreateStep::CreateThenHang]);
         let e = submit::submit(
             &s.client,
             &s.journal,

@@ -55,8 +55,9 @@ pub enum CreateStep {
     },
     /// Create the task, then answer with an error (e.g. 504 + code 5002).
     CreateThenFail { http: u16, body: Value },
-    /// Create the task, then say nothing for this long (client times out or dies).
-    CreateThenHang(Duration),
+    /// Create the task, then never answer: the connection is held until the
+    /// client gives up (its timeout) or dies, so no answer can race the timeout.
+    CreateThenHang,
 }
 
 /// Which API a request speaks, by its path.
@@ -147,20 +148,20 @@ pub struct State {
     pub tasks: Vec<Task>,
 }
 
-/// Status, body, extra headers, and how long to stay silent before answering.
-pub type Reply = (u16, Vec<u8>, Vec<(String, String)>, Option<Duration>);
+/// Status, body, extra headers, and whether to hold the connection unanswered.
+pub type Reply = (u16, Vec<u8>, Vec<(String, String)>, bool);
 
 pub fn json_reply(status: u16, body: Value) -> Reply {
     (
         status,
         body.to_string().into_bytes(),
         vec![("Content-Type".to_string(), "application/json".to_string())],
-        None,
+        false,
     )
 }
 
 fn bytes_reply(status: u16, body: Vec<u8>) -> Reply {
-    (status, body, vec![], None)
+    (status, body, vec![], false)
 }
 
 #[derive(Clone)]
@@ -258,9 +259,10 @@ impl Fake {
             return;
         };
         self.with(|s| s.requests.push(req.clone()));
-        let (status, body, extra, hang) = self.route(&req);
-        if let Some(d) = hang {
-            std::thread::sleep(d);
+        let (status, body, extra, hold) = self.route(&req);
+        if hold {
+            wait_for_hang_up(&mut stream);
+            return;
         }
         let reason = match status {
             200 => "OK",
@@ -410,11 +412,7 @@ impl Fake {
         };
         match step {
             CreateStep::CreateThenFail { http, body } => json_reply(http, body),
-            CreateStep::CreateThenHang(d) => {
-                let mut reply = json_reply(status, ok);
-                reply.3 = Some(d);
-                reply
-            }
+            CreateStep::CreateThenHang => (status, Vec::new(), vec![], true),
             _ => json_reply(status, ok),
         }
     }
@@ -800,4 +798,12 @@ fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
         bytes: body,
         at: Instant::now(),
     })
+}
+
+/// Blocks until the peer closes the connection (or it fails): what a server
+/// that never answers looks like to the client.
+fn wait_for_hang_up(stream: &mut TcpStream) {
+    let _ = stream.set_read_timeout(None);
+    let mut buf = [0u8; 512];
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
 }

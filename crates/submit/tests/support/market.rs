@@ -614,7 +614,7 @@ pub fn fal_put(fake: &Fake, token: &str, req: &Recorded) -> Reply {
         ),
         ("PUT", Some(name)) => {
             store(fake, format!("/hosted/fal/{name}"), req.bytes.clone());
-            (200, Vec::new(), vec![], None)
+            (200, Vec::new(), vec![], false)
         }
         _ => json_reply(403, json!({"error": "SignatureDoesNotMatch"})),
     }
