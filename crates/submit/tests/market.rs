@@ -344,8 +344,7 @@ fn a_create_without_answer_stays_unknown_and_is_never_sent_again() {
     t.http.io_timeout = Duration::from_millis(300);
     for provider in MARKETS {
         let s = setup_with(provider, &t);
-        s.fake
-            .script(vec![CreateStep::CreateThenHang]);
+        s.fake.script(vec![CreateStep::CreateThenHang]);
         let e = submit::submit(
             &s.client,
             &s.journal,
