@@ -476,7 +476,7 @@ pub fn fal_result(v: &View, fake: &Fake) -> Reply {
                 504,
                 b"<html><body>504 Gateway Time-out</body></html>".to_vec(),
                 vec![],
-                None,
+                false,
             )
         }
         "succeeded" => json_reply(
