@@ -26,6 +26,9 @@ mod leaks;
 // `submit`, `status` and `tasks` against fake providers and an S3 server on loopback:
 // raw files repaired, uploaded and submitted; batches; resuming.
 mod submit_cli;
+// `submit` to fal, replicate, kie, piapi and wavespeed with no bucket: uploads
+// through the provider, the marketplaces' quirks.
+mod submit_market;
 // `fix` and `check --deep` on the video fixtures.
 mod video_fix;
 // `fix` on videos shaped like cameras', recorders' and phones' (made here).

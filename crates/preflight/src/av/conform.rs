@@ -143,7 +143,7 @@ fn reencode_instead(target: &Target, resolved: Option<Window>) -> Target {
             sample_rate: AUDIO_RATE,
         };
     }
-    let keep_us = fallback.max_frames * SECOND_US / u64::from(fallback.fps.max(1));
+    let keep_us = fallback.reencode_max_us();
     if let Some(w) = resolved {
         fallback.window = w;
     }
@@ -219,7 +219,7 @@ fn reencode(
         // Keep one second of slack: the probe's duration may include a longer
         // audio track.
         let may_extend = available < min_us + SECOND_US;
-        let out_us = (available.min(target.max_frames * SECOND_US / fps)).max(min_us);
+        let out_us = available.min(target.reencode_max_us()).max(min_us);
         let pass = Pass {
             target,
             start_us,
