@@ -359,6 +359,15 @@ struct Previous {
     fresh: bool,
 }
 
+impl Previous {
+    /// The link the journal kept (one without a secret), while it is fresh.
+    fn kept_link(self) -> Option<Link> {
+        let r = self.record.filter(|_| self.fresh)?;
+        let expires_at = r.expires_at;
+        r.link.map(|url| Link { url, expires_at })
+    }
+}
+
 /// One file on its way to a store.
 struct Upload<'a> {
     p: &'a Prepared,
@@ -421,13 +430,10 @@ impl Upload<'_> {
         previous: Previous,
         notify: Notify<'_>,
     ) -> Result<(Link, bool), SubmitError> {
-        let p = self.p;
-        if let Some(r) = previous.record.filter(|_| previous.fresh) {
-            if let Some(url) = r.link {
-                let expires_at = r.expires_at;
-                return Ok((Link { url, expires_at }, false));
-            }
+        if let Some(link) = previous.kept_link() {
+            return Ok((link, false));
         }
+        let p = self.p;
         let object = h.upload(&p.path, &p.sha256)?;
         notify(&format!(
             "{}: uploaded {} bytes to {} as {}",
@@ -436,17 +442,8 @@ impl Upload<'_> {
             h.provider(),
             object.name
         ));
-        let link = object.link;
-        self.journal.record_upload(&UploadRecord {
-            sha256: p.sha256.clone(),
-            store: self.label,
-            key: object.name,
-            signed_at: self.now,
-            ttl_s: link.expires_at.map_or(0, |e| (e - self.now).max(0)),
-            expires_at: link.expires_at,
-            link: (!carries_secret(&link.url)).then(|| link.url.clone()),
-        })?;
-        Ok((link, true))
+        let ttl_s = object.link.expires_at.map_or(0, |e| (e - self.now).max(0));
+        self.record_link(object.link, object.name, ttl_s)
     }
 
     fn command(
@@ -455,13 +452,10 @@ impl Upload<'_> {
         previous: Previous,
         notify: Notify<'_>,
     ) -> Result<(Link, bool), SubmitError> {
-        let p = self.p;
-        if let Some(r) = previous.record.filter(|_| previous.fresh) {
-            if let Some(url) = r.link {
-                let expires_at = r.expires_at;
-                return Ok((Link { url, expires_at }, false));
-            }
+        if let Some(link) = previous.kept_link() {
+            return Ok((link, false));
         }
+        let p = self.p;
         let link = cmd.upload(&p.path, &p.sha256)?;
         notify(&format!(
             "{}: uploaded with `{}` to {}",
@@ -469,16 +463,21 @@ impl Upload<'_> {
             cmd.command,
             redact_link(&link.url)
         ));
-        // A link carrying a signature is a credential: not kept.
-        let keep = !carries_secret(&link.url);
+        let key = p.path.display().to_string();
+        self.record_link(link, key, 0)
+    }
+
+    /// Journals a link just made, for reuse; a link carrying a signature is
+    /// a credential, so only its expiry is kept.
+    fn record_link(self, link: Link, key: String, ttl_s: i64) -> Result<(Link, bool), SubmitError> {
         self.journal.record_upload(&UploadRecord {
-            sha256: p.sha256.clone(),
+            sha256: self.p.sha256.clone(),
             store: self.label,
-            key: p.path.display().to_string(),
+            key,
             signed_at: self.now,
-            ttl_s: 0,
+            ttl_s,
             expires_at: link.expires_at,
-            link: keep.then(|| link.url.clone()),
+            link: (!carries_secret(&link.url)).then(|| link.url.clone()),
         })?;
         Ok((link, true))
     }
