@@ -11,6 +11,7 @@ use super::common::{
     is_damage, open_video, read_packet, start_time_us, to_us, video_decoder, video_error,
     DamageCount, FrameBudget,
 };
+use super::sample::FramePicker;
 use crate::error::FixError;
 use crate::facts::Scenes;
 use crate::limits::DecodeLimits;
@@ -34,7 +35,24 @@ pub fn detect_scenes(
     threads: usize,
     limits: &DecodeLimits,
 ) -> Result<Scenes, FixError> {
-    scan(path, threads, limits, None)
+    scan(path, threads, limits, None, None)
+}
+
+/// As `detect_scenes`, and in the same decode the frames at `times_us` as
+/// small upright RGB pictures (`check --deep --content`: one decode for both).
+pub(crate) fn detect_scenes_and_sample(
+    path: &Path,
+    limits: &DecodeLimits,
+    times_us: &[u64],
+    rotation: u16,
+    max_side: u32,
+) -> Result<(Scenes, Vec<super::sample::SampledFrame>), FixError> {
+    let (ictx, _, tb) = open_video(path)?;
+    let origin_us = start_time_us(&ictx);
+    drop(ictx);
+    let mut picker = FramePicker::new(times_us, origin_us, tb, rotation, max_side);
+    let scenes = scan(path, 0, limits, None, Some(&mut picker))?;
+    Ok((scenes, picker.frames))
 }
 
 /// As `detect_scenes`, for choosing a window of at most `max_us`: the scan
@@ -47,7 +65,7 @@ pub(crate) fn scan_for_window(
     limits: &DecodeLimits,
     max_us: u64,
 ) -> Result<Scenes, FixError> {
-    scan(path, threads, limits, Some(max_us))
+    scan(path, threads, limits, Some(max_us), None)
 }
 
 fn scan(
@@ -55,6 +73,7 @@ fn scan(
     threads: usize,
     limits: &DecodeLimits,
     window_max_us: Option<u64>,
+    mut picker: Option<&mut FramePicker>,
 ) -> Result<Scenes, FixError> {
     let (mut ictx, v_index, tb) = open_video(path)?;
     let origin_us = start_time_us(&ictx);
@@ -79,7 +98,7 @@ fn scan(
                 continue;
             }
         }
-        state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
+        state.drain(&mut decoder, &mut frame, &mut damage, last_us, &mut picker)?;
         if state.done() {
             break;
         }
@@ -87,7 +106,7 @@ fn scan(
     if !state.done() {
         // Flush: the decoder holds reordered frames until end of stream.
         let _ = decoder.send_eof();
-        state.drain(&mut decoder, &mut frame, &mut damage, last_us)?;
+        state.drain(&mut decoder, &mut frame, &mut damage, last_us, &mut picker)?;
     }
     damage.check()?;
     if state.frames == 0 {
@@ -197,6 +216,7 @@ impl Scan {
         frame: &mut ff::frame::Video,
         damage: &mut DamageCount,
         at_us: i64,
+        picker: &mut Option<&mut FramePicker>,
     ) -> Result<(), FixError> {
         loop {
             match decoder.receive_frame(frame) {
@@ -209,6 +229,9 @@ impl Scan {
                         damage.note(at_us);
                     }
                     self.frame(frame)?;
+                    if let Some(p) = picker.as_deref_mut() {
+                        p.offer(frame)?;
+                    }
                 }
                 Err(e) if is_damage(&e) => {
                     // Noted; a decoder that keeps failing must not spin.
