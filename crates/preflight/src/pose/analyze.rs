@@ -7,7 +7,10 @@
 //!    frame is lost at 224 px. Tiles also "find" people in photos with none,
 //!    so each find is scored again on a close crop around it and kept only
 //!    from [`CONFIRM_SCORE`] on.
-//! 3. The landmark model looks at the largest person's rotated square.
+//!    Whole-frame finds scoring 0.3–0.5 (near misses: two people side by
+//!    side are each seen at half the size) get the same closer look.
+//! 3. The landmark model looks at the largest people's rotated squares; a
+//!    find in which it sees no body is dropped.
 
 use super::models::PoseModels;
 use super::pixels::{Rgb, Square};
@@ -19,22 +22,46 @@ use crate::error::ContentError;
 /// share of the frame (their body square): twice the 5 % of
 /// `content.person.small`, so that people near it are found by both passes.
 pub const ZOOM_BELOW: f32 = 0.1;
+/// Whole-frame finds from this score up to [`MIN_SCORE`] are near misses,
+/// scored again on a close crop like the tiles' finds.
+pub const NEAR_MISS: f32 = 0.3;
+/// At most this many near misses get the closer look.
+const MAX_NEAR_MISSES: usize = 3;
 /// A tile's side, as a share of the picture's long side.
-pub const TILE_SHARE: f32 = 0.6;
+pub const TILE_SHARE: f32 = 0.5;
 /// Tiles overlap by at least this share of their side.
 const TILE_OVERLAP: f32 = 0.4;
 /// The confirming crop's side, in body-circle diameters (the landmark
 /// model's own square is 1.25).
 const CONFIRM_SIDE: f32 = 1.5;
 /// The landmark model's pose flag (a logistic output) under which it sees no
-/// body in the detector's square.
+/// body in the detector's square (MediaPipe's own threshold).
 const MIN_PRESENCE: f32 = 0.5;
+/// People are counted up to this many, largest first, each checked by the
+/// landmark model (at most one more look than that): two decide
+/// `content.person.many`, a third says "a crowd".
+pub const VERIFIED: usize = 3;
 
 /// The models' findings for one picture.
 pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
     let (w, h) = (frame.width, frame.height);
     let aspect = w as f32 / h.max(1) as f32;
-    let mut found = models.detect(frame, &Square::whole(w, h), MIN_SCORE)?;
+    let (mut found, near) =
+        models.detect_with_near_misses(frame, &Square::whole(w, h), MIN_SCORE, NEAR_MISS)?;
+    // A near miss (two people side by side are each seen at half the size)
+    // gets a closer look, as a find from the tiles does.
+    let near: Vec<Detection> = near
+        .into_iter()
+        .filter(|d| !found.iter().any(|f| same_person(f, d)))
+        .take(MAX_NEAR_MISSES)
+        .collect();
+    for d in &near {
+        if let Some(confirmed) = confirm(models, frame, d)? {
+            if !found.iter().any(|f| same_person(f, &confirmed)) {
+                found.push(confirmed);
+            }
+        }
+    }
     let largest = found.iter().map(|d| d.body_box(aspect).area()).fold(0.0, f32::max);
     if largest < ZOOM_BELOW {
         for tile in tiles(w, h) {
@@ -55,19 +82,24 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
         .map(|detection| Person { detection, landmarks: Vec::new(), roi: None })
         .collect();
     order_people(&mut people, aspect);
-    // The landmark model looks at the largest person; if it sees no body
-    // there, the next one gets the look (and the empty find is dropped).
-    while let Some(first) = people.first_mut() {
-        let [hip, circle, ..] = first.detection.keypoints;
+    // The landmark model looks at the largest people (MediaPipe's own check:
+    // its pose flag): a find it sees no body in is dropped. The first kept
+    // is the person the facts are about.
+    let mut checked = Vec::new();
+    for (runs, mut person) in people.into_iter().enumerate() {
+        if checked.len() >= VERIFIED || runs > VERIFIED {
+            break;
+        }
+        let [hip, circle, ..] = person.detection.keypoints;
         let roi = crate::content::geometry::roi_from_alignment(hip, circle, w, h);
         let run = models.landmarks(frame, &roi)?;
         if run.presence >= MIN_PRESENCE {
-            first.landmarks = run.landmarks;
-            first.roi = Some(roi);
-            break;
+            person.landmarks = run.landmarks;
+            person.roi = Some(roi);
+            checked.push(person);
         }
-        people.remove(0);
     }
+    let people = checked;
     Ok(Pose { width: w, height: h, people })
 }
 

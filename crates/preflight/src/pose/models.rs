@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tract_tflite::prelude::*;
 
-use super::pixels::{Rgb, Square};
+use super::pixels::{Border, Rgb, Square};
 use crate::content::geometry::{
     self, Detection, Point, Roi, ANCHORS, DETECTOR_SIDE, DETECTOR_VALUES, LANDMARK_SIDE,
     MODEL_LANDMARKS,
@@ -89,7 +89,7 @@ impl PoseModels {
     /// The detector's raw outputs for `square` of `frame`: 2254 × 12 box
     /// values and 2254 score logits.
     pub fn detector_raw(&self, frame: &Rgb, square: &Square) -> Result<(Vec<f32>, Vec<f32>), ContentError> {
-        let input = frame.sample(square, DETECTOR_SIDE, -1.0, 1.0);
+        let input = frame.sample(square, DETECTOR_SIDE, (-1.0, 1.0), Border::Zero);
         let out = run(&self.detector, input, DETECTOR_SIDE)?;
         let boxes = output(&out, 0, ANCHORS * DETECTOR_VALUES)?;
         let scores = output(&out, 1, ANCHORS)?;
@@ -99,11 +99,31 @@ impl PoseModels {
     /// People in `square` of `frame` scoring at least `min_score`, after
     /// suppression, in frame coordinates (normalised), best first.
     pub fn detect(&self, frame: &Rgb, square: &Square, min_score: f32) -> Result<Vec<Detection>, ContentError> {
+        Ok(self.detect_with_near_misses(frame, square, min_score, min_score)?.0)
+    }
+
+    /// As [`PoseModels::detect`], from one run: the finds scoring at least
+    /// `min_score` (suppressed among themselves, as MediaPipe does), and the
+    /// near misses scoring from `near` up to it (suppressed among themselves).
+    pub fn detect_with_near_misses(
+        &self,
+        frame: &Rgb,
+        square: &Square,
+        min_score: f32,
+        near: f32,
+    ) -> Result<(Vec<Detection>, Vec<Detection>), ContentError> {
         let (boxes, scores) = self.detector_raw(frame, square)?;
-        let found = geometry::decode_detections(&boxes, &scores, &self.anchors, min_score);
-        let kept = geometry::weighted_nms(found, 0.3);
+        let candidates = geometry::decode_detections(&boxes, &scores, &self.anchors, near.min(min_score));
+        let (found, missed): (Vec<Detection>, Vec<Detection>) =
+            candidates.into_iter().partition(|d| d.score >= min_score);
+        let found = self.to_frame(geometry::weighted_nms(found, 0.3), frame, square);
+        let missed = self.to_frame(geometry::weighted_nms(missed, 0.3), frame, square);
+        Ok((found, missed))
+    }
+
+    fn to_frame(&self, kept: Vec<Detection>, frame: &Rgb, square: &Square) -> Vec<Detection> {
         let (w, h) = (frame.width, frame.height);
-        Ok(kept
+        kept
             .into_iter()
             .map(|d| {
                 let map = |p: Point| {
@@ -117,7 +137,7 @@ impl PoseModels {
                     keypoints: d.keypoints.map(map),
                 }
             })
-            .collect())
+            .collect()
     }
 
     /// The landmark model's raw outputs for `roi` of `frame`: 39 × 5 values
@@ -130,7 +150,7 @@ impl PoseModels {
             side: roi.width * frame.width as f32,
             rotation: roi.rotation,
         };
-        let input = frame.sample(&square, LANDMARK_SIDE, 0.0, 1.0);
+        let input = frame.sample(&square, LANDMARK_SIDE, (0.0, 1.0), Border::Replicate);
         let out = run(&self.landmarks, input, LANDMARK_SIDE)?;
         let values = output(&out, 0, MODEL_LANDMARKS * 5)?;
         let flag = output(&out, 1, 1)?[0];

@@ -15,6 +15,15 @@ pub struct Rgb {
     pub data: Vec<u8>,
 }
 
+/// What a square sees beyond the picture's edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Border {
+    /// Black.
+    Zero,
+    /// The nearest edge pixel.
+    Replicate,
+}
+
 /// A square of the picture in pixels: centre, side and rotation (radians,
 /// clockwise on screen).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,31 +70,42 @@ impl Square {
 
 impl Rgb {
     /// The square resampled to `out` × `out` pixels (bilinear), as f32 RGB
-    /// scaled to `lo..hi`; outside the picture is black (MediaPipe pads with
-    /// zeros).
-    pub fn sample(&self, square: &Square, out: usize, lo: f32, hi: f32) -> Vec<f32> {
+    /// scaled to `lo..hi`. Outside the picture is black with `Border::Zero`
+    /// (MediaPipe's detector input), the nearest edge pixel with
+    /// `Border::Replicate` (its landmark input).
+    pub fn sample(&self, square: &Square, out: usize, (lo, hi): (f32, f32), border: Border) -> Vec<f32> {
         let mut tensor = Vec::with_capacity(out * out * 3);
         let scale = (hi - lo) / 255.0;
         let step = square.side / out as f32;
         let (s, c) = square.rotation.sin_cos();
         let (w, h) = (self.width as i64, self.height as i64);
         for v in 0..out {
-            let b = (v as f32 + 0.5) * step - square.side / 2.0;
+            let b = v as f32 * step - square.side / 2.0;
             for u in 0..out {
-                let a = (u as f32 + 0.5) * step - square.side / 2.0;
-                // Pixel centres sit at +0.5.
-                let sx = square.cx + c * a - s * b - 0.5;
-                let sy = square.cy + s * a + c * b - 0.5;
+                let a = u as f32 * step - square.side / 2.0;
+                // MediaPipe maps the square's corners onto the input's (its
+                // `GetRotatedSubRectToRectTransformMatrix` and OpenCV's
+                // warpAffine): output pixel u samples the picture at
+                // corner + u × step. At a 3× reduction the phase of that grid
+                // moves the detector's score by tenths (a motorcycle scores
+                // 0.86 half a pixel away, 0.35 here, as in MediaPipe).
+                let sx = square.cx + c * a - s * b;
+                let sy = square.cy + s * a + c * b;
                 let (x0, y0) = (sx.floor(), sy.floor());
                 let (fx, fy) = (sx - x0, sy - y0);
                 let (x0, y0) = (x0 as i64, y0 as i64);
                 let mut rgb = [0f32; 3];
                 for (dy, wy) in [(0, 1.0 - fy), (1, fy)] {
                     for (dx, wx) in [(0, 1.0 - fx), (1, fx)] {
-                        let (x, y) = (x0 + dx, y0 + dy);
+                        let (mut x, mut y) = (x0 + dx, y0 + dy);
                         let weight = wx * wy;
-                        if weight == 0.0 || x < 0 || y < 0 || x >= w || y >= h {
+                        let outside = x < 0 || y < 0 || x >= w || y >= h;
+                        if weight == 0.0 || (outside && border == Border::Zero) {
                             continue;
+                        }
+                        if outside {
+                            x = x.clamp(0, w - 1);
+                            y = y.clamp(0, h - 1);
                         }
                         let i = ((y * w + x) * 3) as usize;
                         for (k, v) in rgb.iter_mut().enumerate() {
