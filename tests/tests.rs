@@ -13,6 +13,8 @@ mod bad_input;
 mod check_agrees;
 // Exit codes, JSON fields, usage errors and help.
 mod cli;
+// `check --content`, `--show`, `fix --frame-person` on real photographs.
+mod content_cli;
 // Failing writes and a full disk leave no half files.
 mod containment;
 // A killed `fix` run picks up where it stopped.
