@@ -120,7 +120,13 @@ pub struct FramePicker {
 impl FramePicker {
     /// A picker for `times` (sorted, microseconds from the start of the file)
     /// in a stream whose timestamps are in `tb` and start at `origin_us`.
-    pub fn new(times: &[u64], origin_us: i64, tb: ff::Rational, rotation: u16, max_side: u32) -> Self {
+    pub fn new(
+        times: &[u64],
+        origin_us: i64,
+        tb: ff::Rational,
+        rotation: u16,
+        max_side: u32,
+    ) -> Self {
         FramePicker {
             times: times.to_vec(),
             next: 0,
@@ -140,9 +146,12 @@ impl FramePicker {
 
     /// The next decoded frame.
     pub fn offer(&mut self, frame: &ff::frame::Video) -> Result<(), FixError> {
-        let Some(ts) = frame.timestamp() else { return Ok(()) };
+        let Some(ts) = frame.timestamp() else {
+            return Ok(());
+        };
         let t_us = (to_us(ts, self.tb) - self.origin_us).max(0) as u64;
-        if self.done() || t_us < self.times[self.next] || frame.width() == 0 || frame.height() == 0 {
+        if self.done() || t_us < self.times[self.next] || frame.width() == 0 || frame.height() == 0
+        {
             return Ok(());
         }
         // One frame may serve several times (a clip with gaps).
@@ -160,7 +169,8 @@ impl FramePicker {
         let k = (f64::from(self.max_side) / f64::from(long)).min(1.0);
         let ow = ((f64::from(w) * k).round() as u32).max(2);
         let oh = ((f64::from(h) * k).round() as u32).max(2);
-        let stale = !matches!(&self.scaler, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h);
+        let stale =
+            !matches!(&self.scaler, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h);
         if stale {
             let scaler = Scaler::get(fmt, w, h, ff::format::Pixel::RGB24, ow, oh, Flags::AREA)
                 .map_err(|e| video_error(format!("cannot scale the picture: {e}")))?;
@@ -184,7 +194,12 @@ impl FramePicker {
             data.extend_from_slice(line);
         }
         let (width, height, rgb) = rotate(ow, oh, data, self.rotation);
-        Ok(SampledFrame { t_us, width, height, rgb })
+        Ok(SampledFrame {
+            t_us,
+            width,
+            height,
+            rgb,
+        })
     }
 }
 

@@ -68,7 +68,12 @@ pub fn crop_around(person: &BoxN, width: u32, height: u32, rules: &ImageRules) -
     if cw == width && ch == height {
         return None;
     }
-    Some(Crop { x, y, width: cw, height: ch })
+    Some(Crop {
+        x,
+        y,
+        width: cw,
+        height: ch,
+    })
 }
 
 /// The person's share of the cropped picture.
@@ -90,7 +95,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn kling() -> ImageRules {
-        Spec::lookup(Provider::Kling, Model::KlingV3, Orientation::Video).unwrap().image
+        Spec::lookup(Provider::Kling, Model::KlingV3, Orientation::Video)
+            .unwrap()
+            .image
     }
 
     proptest! {

@@ -342,8 +342,20 @@ mod tests {
     fn there_are_2254_anchors_as_the_model_has_outputs() {
         let a = anchors();
         assert_eq!(a.len(), ANCHORS);
-        assert_eq!(a[0], Point { x: 0.5 / 28.0, y: 0.5 / 28.0 });
-        assert_eq!(a[ANCHORS - 1], Point { x: 6.5 / 7.0, y: 6.5 / 7.0 });
+        assert_eq!(
+            a[0],
+            Point {
+                x: 0.5 / 28.0,
+                y: 0.5 / 28.0
+            }
+        );
+        assert_eq!(
+            a[ANCHORS - 1],
+            Point {
+                x: 6.5 / 7.0,
+                y: 6.5 / 7.0
+            }
+        );
     }
 
     #[test]

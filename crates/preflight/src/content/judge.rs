@@ -51,7 +51,12 @@ pub fn person_box(p: &Person, aspect: f32) -> BoxN {
     let (mut b, mut first) = (BoxN::default(), true);
     for q in &pts {
         if first {
-            b = BoxN { x0: q.x, y0: q.y, x1: q.x, y1: q.y };
+            b = BoxN {
+                x0: q.x,
+                y0: q.y,
+                x1: q.x,
+                y1: q.y,
+            };
             first = false;
         }
         b.x0 = b.x0.min(q.x);
@@ -95,7 +100,10 @@ pub fn roll_deg(p: &Person, aspect: f32) -> f64 {
 /// every person has, with or without landmarks).
 pub fn order_people(people: &mut [Person], aspect: f32) {
     people.sort_by(|a, b| {
-        let (sa, sb) = (a.detection.body_box(aspect).area(), b.detection.body_box(aspect).area());
+        let (sa, sb) = (
+            a.detection.body_box(aspect).area(),
+            b.detection.body_box(aspect).area(),
+        );
         sb.total_cmp(&sa)
     });
 }
@@ -157,7 +165,11 @@ pub fn warnings(facts: &ContentFacts, kind: MediaKind, many: bool) -> Vec<Warnin
                 "the person covers {:.1} % of the frame, under {:.0} %{}",
                 facts.person_area * 100.0,
                 MIN_PERSON_AREA * 100.0,
-                if kind == MediaKind::Image { " (fix --frame-person crops around them)" } else { "" }
+                if kind == MediaKind::Image {
+                    " (fix --frame-person crops around them)"
+                } else {
+                    ""
+                }
             ),
         ));
     }
@@ -168,7 +180,10 @@ pub fn warnings(facts: &ContentFacts, kind: MediaKind, many: bool) -> Vec<Warnin
         ));
     }
     if !facts.head_visible {
-        out.push(warning(Rule::ContentHeadHidden, "the head is hidden or cut off (fewer than 3 of nose, eyes and ears visible)".into()));
+        out.push(warning(
+            Rule::ContentHeadHidden,
+            "the head is hidden or cut off (fewer than 3 of nose, eyes and ears visible)".into(),
+        ));
     }
     if facts.body == BodyExtent::Partial {
         out.push(warning(

@@ -14,7 +14,9 @@ pub mod video;
 use serde::Serialize;
 
 pub use geometry::{BoxN, Detection, Point, Roi};
-pub use judge::{image_facts, order_people, pair_warnings, person_box, roll_deg, second_person_large, warnings};
+pub use judge::{
+    image_facts, order_people, pair_warnings, person_box, roll_deg, second_person_large, warnings,
+};
 pub use video::{video_facts, FrameSample};
 
 use crate::check::Warning;

@@ -94,7 +94,12 @@ pub fn limb_speed(samples: &[FrameSample]) -> Option<f64> {
             f64::from(pb.detection.body_size(b.pose.aspect())),
         );
         // A body that halves or doubles between samples is another person.
-        if dt <= 0.0 || size_a <= 0.0 || size_b <= 0.0 || size_a / size_b > 2.0 || size_b / size_a > 2.0 {
+        if dt <= 0.0
+            || size_a <= 0.0
+            || size_b <= 0.0
+            || size_a / size_b > 2.0
+            || size_b / size_a > 2.0
+        {
             continue;
         }
         let height = (size_a + size_b) / 2.0;
@@ -119,7 +124,10 @@ pub fn limb_speed(samples: &[FrameSample]) -> Option<f64> {
 /// The content facts of a video from its samples, and whether a second person
 /// is large in most of the samples with someone.
 pub fn video_facts(samples: &[FrameSample]) -> (ContentFacts, bool) {
-    let with: Vec<&FrameSample> = samples.iter().filter(|s| !s.pose.people.is_empty()).collect();
+    let with: Vec<&FrameSample> = samples
+        .iter()
+        .filter(|s| !s.pose.people.is_empty())
+        .collect();
     let mut facts = ContentFacts::nobody();
     facts.frames_sampled = Some(samples.len() as u32);
     facts.frames_with_person = Some(with.len() as u32);

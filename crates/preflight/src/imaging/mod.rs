@@ -378,7 +378,10 @@ pub(crate) fn crop_picture(
 ) -> Result<(Vec<u8>, &'static str), FixError> {
     let raster = decode::decode(path, facts)?;
     let ch = raster.channels as usize;
-    let (x0, y0) = (crop.x.min(raster.width) as usize, crop.y.min(raster.height) as usize);
+    let (x0, y0) = (
+        crop.x.min(raster.width) as usize,
+        crop.y.min(raster.height) as usize,
+    );
     let w = (crop.width as usize).min(raster.width as usize - x0);
     let h = (crop.height as usize).min(raster.height as usize - y0);
     let mut data = Vec::with_capacity(w * h * ch);

@@ -62,7 +62,10 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
             }
         }
     }
-    let largest = found.iter().map(|d| d.body_box(aspect).area()).fold(0.0, f32::max);
+    let largest = found
+        .iter()
+        .map(|d| d.body_box(aspect).area())
+        .fold(0.0, f32::max);
     if largest < ZOOM_BELOW {
         for tile in tiles(w, h) {
             for d in models.detect(frame, &tile, MIN_SCORE)? {
@@ -79,7 +82,11 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
     }
     let mut people: Vec<Person> = found
         .into_iter()
-        .map(|detection| Person { detection, landmarks: Vec::new(), roi: None })
+        .map(|detection| Person {
+            detection,
+            landmarks: Vec::new(),
+            roi: None,
+        })
         .collect();
     order_people(&mut people, aspect);
     // The landmark model looks at the largest people (MediaPipe's own check:
@@ -100,7 +107,11 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
         }
     }
     let people = checked;
-    Ok(Pose { width: w, height: h, people })
+    Ok(Pose {
+        width: w,
+        height: h,
+        people,
+    })
 }
 
 /// Overlapping squares covering the picture, each [`TILE_SHARE`] of its long
@@ -119,7 +130,12 @@ pub fn tiles(width: u32, height: u32) -> Vec<Square> {
     let mut out = Vec::new();
     for cy in centres(height as f32) {
         for cx in centres(width as f32) {
-            out.push(Square { cx, cy, side, rotation: 0.0 });
+            out.push(Square {
+                cx,
+                cy,
+                side,
+                rotation: 0.0,
+            });
         }
     }
     out
@@ -132,11 +148,20 @@ fn same_person(a: &Detection, b: &Detection) -> bool {
 
 /// `d` scored again on a close crop around its body; the crop's own best
 /// detection of the same person when it scores at least [`CONFIRM_SCORE`].
-fn confirm(models: &PoseModels, frame: &Rgb, d: &Detection) -> Result<Option<Detection>, ContentError> {
+fn confirm(
+    models: &PoseModels,
+    frame: &Rgb,
+    d: &Detection,
+) -> Result<Option<Detection>, ContentError> {
     let (w, h) = (frame.width as f32, frame.height as f32);
     let hip = d.keypoints[0];
     let diameter = d.body_size(w / h) * h;
-    let square = Square { cx: hip.x * w, cy: hip.y * h, side: (CONFIRM_SIDE * diameter).max(8.0), rotation: 0.0 };
+    let square = Square {
+        cx: hip.x * w,
+        cy: hip.y * h,
+        side: (CONFIRM_SIDE * diameter).max(8.0),
+        rotation: 0.0,
+    };
     let near = |c: &Detection| {
         let grown = BoxN {
             x0: d.face.x0 - d.face.width(),

@@ -8,9 +8,30 @@ use crate::content::{self, Pose};
 
 /// MediaPipe's pose skeleton: pairs of landmark indices.
 const BONES: [(usize, usize); 24] = [
-    (0, 2), (0, 5), (2, 7), (5, 8), (11, 12), (11, 13), (13, 15), (12, 14), (14, 16),
-    (11, 23), (12, 24), (23, 24), (23, 25), (25, 27), (24, 26), (26, 28), (27, 29),
-    (29, 31), (27, 31), (28, 30), (30, 32), (28, 32), (15, 17), (16, 18),
+    (0, 2),
+    (0, 5),
+    (2, 7),
+    (5, 8),
+    (11, 12),
+    (11, 13),
+    (13, 15),
+    (12, 14),
+    (14, 16),
+    (11, 23),
+    (12, 24),
+    (23, 24),
+    (23, 25),
+    (25, 27),
+    (24, 26),
+    (26, 28),
+    (27, 29),
+    (29, 31),
+    (27, 31),
+    (28, 30),
+    (30, 32),
+    (28, 32),
+    (15, 17),
+    (16, 18),
 ];
 const GREEN: [u8; 3] = [40, 220, 60];
 const YELLOW: [u8; 3] = [250, 210, 40];
@@ -38,7 +59,11 @@ impl Rgb {
     }
 
     fn line(&mut self, (x0, y0): (f32, f32), (x1, y1): (f32, f32), r: i64, c: [u8; 3]) {
-        let steps = (x1 - x0).abs().max((y1 - y0).abs()).ceil().clamp(1.0, 20_000.0) as usize;
+        let steps = (x1 - x0)
+            .abs()
+            .max((y1 - y0).abs())
+            .ceil()
+            .clamp(1.0, 20_000.0) as usize;
         for i in 0..=steps {
             let t = i as f32 / steps as f32;
             self.dot(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t, r, c);
@@ -88,7 +113,11 @@ pub fn annotate(frame: &Rgb, pose: &Pose, warnings: &[Warning]) -> Rgb {
     let aspect = pose.aspect();
     for (i, person) in pose.people.iter().enumerate() {
         let colour = if i == 0 { GREEN } else { YELLOW };
-        let b = if i == 0 { content::person_box(person, aspect) } else { person.detection.body_box(aspect) };
+        let b = if i == 0 {
+            content::person_box(person, aspect)
+        } else {
+            person.detection.body_box(aspect)
+        };
         out.rect(&b, thick, colour);
         let (w, h) = (out.width as f32, out.height as f32);
         let visible = |k: usize| person.landmarks.get(k).filter(|l| l.visible());
@@ -104,12 +133,24 @@ pub fn annotate(frame: &Rgb, pose: &Pose, warnings: &[Warning]) -> Rgb {
     let lines: Vec<String> = if warnings.is_empty() {
         vec!["OK: ONE CLEARLY VISIBLE PERSON".into()]
     } else {
-        warnings.iter().map(|w| w.rule.id().to_uppercase()).collect()
+        warnings
+            .iter()
+            .map(|w| w.rule.id().to_uppercase())
+            .collect()
     };
     let scale = (out.width / 320).clamp(1, 4);
     let band = (lines.len() as u32 * 9 + 3) * scale;
     out.fill(0, 0, out.width, band, BLACK);
-    let colour = if warnings.is_empty() { GREEN } else if warnings.iter().any(|w| w.rule == crate::rule::Rule::ContentPersonMissing) { RED } else { YELLOW };
+    let colour = if warnings.is_empty() {
+        GREEN
+    } else if warnings
+        .iter()
+        .any(|w| w.rule == crate::rule::Rule::ContentPersonMissing)
+    {
+        RED
+    } else {
+        YELLOW
+    };
     for (i, line) in lines.iter().enumerate() {
         out.text(2 * scale, (2 + i as u32 * 9) * scale, line, scale, colour);
     }
@@ -128,7 +169,11 @@ pub fn contact_sheet(frames: &[Rgb], columns: usize, cell: u32) -> Rgb {
         .unwrap_or(cell)
         .max(1);
     let (w, h) = (columns as u32 * cell, rows as u32 * cell_h);
-    let mut sheet = Rgb { width: w, height: h, data: vec![0; (w * h * 3) as usize] };
+    let mut sheet = Rgb {
+        width: w,
+        height: h,
+        data: vec![0; (w * h * 3) as usize],
+    };
     for (i, f) in frames.iter().enumerate() {
         let (ox, oy) = ((i % columns) as u32 * cell, (i / columns) as u32 * cell_h);
         let fh = (u64::from(f.height) * u64::from(cell) / u64::from(f.width.max(1))) as u32;
@@ -202,7 +247,11 @@ mod tests {
 
     #[test]
     fn a_contact_sheet_holds_every_frame() {
-        let f = Rgb { width: 4, height: 2, data: vec![200; 24] };
+        let f = Rgb {
+            width: 4,
+            height: 2,
+            data: vec![200; 24],
+        };
         let sheet = contact_sheet(&[f.clone(), f.clone(), f], 2, 8);
         assert_eq!((sheet.width, sheet.height), (16, 8));
         // The empty fourth cell stays black; the first is filled.
@@ -213,7 +262,11 @@ mod tests {
 
     #[test]
     fn text_marks_pixels() {
-        let mut f = Rgb { width: 40, height: 10, data: vec![0; 1200] };
+        let mut f = Rgb {
+            width: 40,
+            height: 10,
+            data: vec![0; 1200],
+        };
         f.text(0, 0, "OK", 1, WHITE);
         assert!(f.data.iter().any(|&v| v == 255));
     }

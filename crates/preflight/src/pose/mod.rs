@@ -54,11 +54,17 @@ pub fn analyze_image(path: &Path, models: &PoseModels) -> Result<ImageContent, C
     let facts = match crate::probe::probe(path)? {
         MediaFacts::Image(facts) => facts,
         MediaFacts::Video(_) => {
-            return Err(ContentError::Media(FixError::Image("this is a video, not a picture".into())))
+            return Err(ContentError::Media(FixError::Image(
+                "this is a video, not a picture".into(),
+            )))
         }
     };
     let (raster, size) = crate::imaging::rgb_for_analysis(path, &facts, WORK_SIDE)?;
-    let frame = Rgb { width: raster.width, height: raster.height, data: raster.data };
+    let frame = Rgb {
+        width: raster.width,
+        height: raster.height,
+        data: raster.data,
+    };
     let pose = analyze(models, &frame)?;
     Ok(image_content(pose, size, frame))
 }
@@ -66,15 +72,29 @@ pub fn analyze_image(path: &Path, models: &PoseModels) -> Result<ImageContent, C
 /// The facts and advisories of a picture whose pose is known.
 pub fn image_content(pose: Pose, size: (u32, u32), frame: Rgb) -> ImageContent {
     let facts = content::image_facts(&pose);
-    let warnings = content::warnings(&facts, MediaKind::Image, content::second_person_large(&pose));
-    ImageContent { facts, warnings, pose, size, frame }
+    let warnings = content::warnings(
+        &facts,
+        MediaKind::Image,
+        content::second_person_large(&pose),
+    );
+    ImageContent {
+        facts,
+        warnings,
+        pose,
+        size,
+        frame,
+    }
 }
 
 /// `check --show`: the picture with the people, the skeleton and the verdict
 /// drawn on it, as PNG bytes.
 pub fn show_image(content: &ImageContent) -> Result<Vec<u8>, ContentError> {
     let drawn = annotate(&content.frame, &content.pose, &content.warnings);
-    Ok(crate::imaging::rgb_png(drawn.width, drawn.height, drawn.data)?)
+    Ok(crate::imaging::rgb_png(
+        drawn.width,
+        drawn.height,
+        drawn.data,
+    )?)
 }
 
 /// `check --show` for a video: each sampled frame drawn with its own
@@ -85,16 +105,28 @@ pub fn show_video(content: &VideoContent) -> Result<Vec<u8>, ContentError> {
         .iter()
         .zip(&content.samples)
         .map(|(frame, sample)| {
-            let c = image_content(sample.pose.clone(), (frame.width, frame.height), frame.clone());
+            let c = image_content(
+                sample.pose.clone(),
+                (frame.width, frame.height),
+                frame.clone(),
+            );
             annotate(frame, &sample.pose, &c.warnings)
         })
         .collect();
     let sheet = contact_sheet(&drawn, 6, 320);
-    let band = Rgb { width: sheet.width, height: 60, data: vec![0; sheet.width as usize * 60 * 3] };
+    let band = Rgb {
+        width: sheet.width,
+        height: 60,
+        data: vec![0; sheet.width as usize * 60 * 3],
+    };
     let verdict = annotate(&band, &Pose::default(), &content.warnings);
     let mut data = verdict.data;
     data.extend_from_slice(&sheet.data);
-    Ok(crate::imaging::rgb_png(sheet.width, verdict.height + sheet.height, data)?)
+    Ok(crate::imaging::rgb_png(
+        sheet.width,
+        verdict.height + sheet.height,
+        data,
+    )?)
 }
 
 /// `fix --frame-person`: the picture cut around its person.
@@ -121,12 +153,16 @@ pub fn frame_person(
     rules: &crate::spec::ImageRules,
 ) -> Result<Option<Framed>, ContentError> {
     let analysed = analyze_image(path, models)?;
-    let Some(person) = analysed.facts.person_box else { return Ok(None) };
+    let Some(person) = analysed.facts.person_box else {
+        return Ok(None);
+    };
     if analysed.facts.person_area >= content::MIN_PERSON_AREA {
         return Ok(None);
     }
     let (w, h) = analysed.size;
-    let Some(crop) = content::framing::crop_around(&person, w, h, rules) else { return Ok(None) };
+    let Some(crop) = content::framing::crop_around(&person, w, h, rules) else {
+        return Ok(None);
+    };
     let facts = match crate::probe::probe(path)? {
         MediaFacts::Image(f) => f,
         MediaFacts::Video(_) => return Ok(None),

@@ -88,7 +88,11 @@ impl PoseModels {
 
     /// The detector's raw outputs for `square` of `frame`: 2254 × 12 box
     /// values and 2254 score logits.
-    pub fn detector_raw(&self, frame: &Rgb, square: &Square) -> Result<(Vec<f32>, Vec<f32>), ContentError> {
+    pub fn detector_raw(
+        &self,
+        frame: &Rgb,
+        square: &Square,
+    ) -> Result<(Vec<f32>, Vec<f32>), ContentError> {
         let input = frame.sample(square, DETECTOR_SIDE, (-1.0, 1.0), Border::Zero);
         let out = run(&self.detector, input, DETECTOR_SIDE)?;
         let boxes = output(&out, 0, ANCHORS * DETECTOR_VALUES)?;
@@ -98,8 +102,15 @@ impl PoseModels {
 
     /// People in `square` of `frame` scoring at least `min_score`, after
     /// suppression, in frame coordinates (normalised), best first.
-    pub fn detect(&self, frame: &Rgb, square: &Square, min_score: f32) -> Result<Vec<Detection>, ContentError> {
-        Ok(self.detect_with_near_misses(frame, square, min_score, min_score)?.0)
+    pub fn detect(
+        &self,
+        frame: &Rgb,
+        square: &Square,
+        min_score: f32,
+    ) -> Result<Vec<Detection>, ContentError> {
+        Ok(self
+            .detect_with_near_misses(frame, square, min_score, min_score)?
+            .0)
     }
 
     /// As [`PoseModels::detect`], from one run: the finds scoring at least
@@ -113,7 +124,8 @@ impl PoseModels {
         near: f32,
     ) -> Result<(Vec<Detection>, Vec<Detection>), ContentError> {
         let (boxes, scores) = self.detector_raw(frame, square)?;
-        let candidates = geometry::decode_detections(&boxes, &scores, &self.anchors, near.min(min_score));
+        let candidates =
+            geometry::decode_detections(&boxes, &scores, &self.anchors, near.min(min_score));
         let (found, missed): (Vec<Detection>, Vec<Detection>) =
             candidates.into_iter().partition(|d| d.score >= min_score);
         let found = self.to_frame(geometry::weighted_nms(found, 0.3), frame, square);
@@ -123,17 +135,30 @@ impl PoseModels {
 
     fn to_frame(&self, kept: Vec<Detection>, frame: &Rgb, square: &Square) -> Vec<Detection> {
         let (w, h) = (frame.width, frame.height);
-        kept
-            .into_iter()
+        kept.into_iter()
             .map(|d| {
                 let map = |p: Point| {
                     let (x, y) = square.to_frame(p.x, p.y, w, h);
                     Point { x, y }
                 };
-                let (a, b) = (map(Point { x: d.face.x0, y: d.face.y0 }), map(Point { x: d.face.x1, y: d.face.y1 }));
+                let (a, b) = (
+                    map(Point {
+                        x: d.face.x0,
+                        y: d.face.y0,
+                    }),
+                    map(Point {
+                        x: d.face.x1,
+                        y: d.face.y1,
+                    }),
+                );
                 Detection {
                     score: d.score,
-                    face: geometry::BoxN { x0: a.x, y0: a.y, x1: b.x, y1: b.y },
+                    face: geometry::BoxN {
+                        x0: a.x,
+                        y0: a.y,
+                        x1: b.x,
+                        y1: b.y,
+                    },
                     keypoints: d.keypoints.map(map),
                 }
             })
@@ -165,11 +190,24 @@ impl PoseModels {
             .chunks_exact(5)
             .take(geometry::BODY_LANDMARKS)
             .map(|v| {
-                let p = geometry::project_from_roi(Point { x: v[0] / side, y: v[1] / side }, roi);
-                Landmark { x: p.x, y: p.y, visibility: geometry::sigmoid(v[3]) }
+                let p = geometry::project_from_roi(
+                    Point {
+                        x: v[0] / side,
+                        y: v[1] / side,
+                    },
+                    roi,
+                );
+                Landmark {
+                    x: p.x,
+                    y: p.y,
+                    visibility: geometry::sigmoid(v[3]),
+                }
             })
             .collect();
-        Ok(LandmarkRun { landmarks, presence: flag })
+        Ok(LandmarkRun {
+            landmarks,
+            presence: flag,
+        })
     }
 }
 
@@ -182,7 +220,11 @@ fn load_plan(path: &Path, side: usize) -> Result<Plan, ContentError> {
     let model = model
         .with_input_fact(0, f32::fact([1, side, side, 3]).into())
         .map_err(fail)?;
-    model.into_optimized().map_err(fail)?.into_runnable().map_err(fail)
+    model
+        .into_optimized()
+        .map_err(fail)?
+        .into_runnable()
+        .map_err(fail)
 }
 
 fn run(plan: &Plan, input: Vec<f32>, side: usize) -> Result<TVec<TValue>, ContentError> {
@@ -193,7 +235,8 @@ fn run(plan: &Plan, input: Vec<f32>, side: usize) -> Result<TVec<TValue>, Conten
 }
 
 fn output(out: &TVec<TValue>, index: usize, len: usize) -> Result<Vec<f32>, ContentError> {
-    let bad = || ContentError::Inference(format!("the model's output {index} is not {len} numbers"));
+    let bad =
+        || ContentError::Inference(format!("the model's output {index} is not {len} numbers"));
     let tensor = out.get(index).ok_or_else(bad)?;
     let plain = tensor.try_as_plain_ram().map_err(|_| bad())?;
     let view = plain.as_slice::<f32>().map_err(|_| bad())?;

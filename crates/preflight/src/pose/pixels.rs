@@ -73,7 +73,13 @@ impl Rgb {
     /// scaled to `lo..hi`. Outside the picture is black with `Border::Zero`
     /// (MediaPipe's detector input), the nearest edge pixel with
     /// `Border::Replicate` (its landmark input).
-    pub fn sample(&self, square: &Square, out: usize, (lo, hi): (f32, f32), border: Border) -> Vec<f32> {
+    pub fn sample(
+        &self,
+        square: &Square,
+        out: usize,
+        (lo, hi): (f32, f32),
+        border: Border,
+    ) -> Vec<f32> {
         let mut tensor = Vec::with_capacity(out * out * 3);
         let scale = (hi - lo) / 255.0;
         let step = square.side / out as f32;

@@ -71,21 +71,38 @@ fn analyze_frames(
 ) -> Result<VideoContent, ContentError> {
     let frames: Vec<(u64, Rgb)> = sampled
         .into_iter()
-        .map(|f| (f.t_us, Rgb { width: f.width, height: f.height, data: f.rgb }))
+        .map(|f| {
+            (
+                f.t_us,
+                Rgb {
+                    width: f.width,
+                    height: f.height,
+                    data: f.rgb,
+                },
+            )
+        })
         .collect();
     let poses = analyze_all(models, &frames, threads.max(1))?;
     let mut samples = Vec::with_capacity(frames.len());
     let mut previous: Option<(Grey, Vec<BoxN>)> = None;
     for ((t_us, frame), pose) in frames.iter().zip(poses) {
         let aspect = pose.aspect();
-        let masks: Vec<BoxN> = pose.people.iter().map(|p| grow(&p.detection.body_box(aspect))).collect();
+        let masks: Vec<BoxN> = pose
+            .people
+            .iter()
+            .map(|p| grow(&p.detection.body_box(aspect)))
+            .collect();
         let thumb = frame.grey_thumbnail(THUMB_WIDTH);
         let background_shift = previous.as_ref().and_then(|(prev, prev_masks)| {
             let all: Vec<BoxN> = masks.iter().chain(prev_masks).copied().collect();
             thumb.background_shift(prev, &all)
         });
         previous = Some((thumb, masks));
-        samples.push(FrameSample { t_us: *t_us, pose, background_shift });
+        samples.push(FrameSample {
+            t_us: *t_us,
+            pose,
+            background_shift,
+        });
     }
     let (facts, many) = video_facts(&samples);
     let warnings = content::warnings(&facts, MediaKind::Video, many);
@@ -101,7 +118,13 @@ fn analyze_frames(
 /// background comparison.
 fn grow(b: &BoxN) -> BoxN {
     let (mx, my) = (b.width() * 0.15, b.height() * 0.15);
-    BoxN { x0: b.x0 - mx, y0: b.y0 - my, x1: b.x1 + mx, y1: b.y1 + my }.clipped()
+    BoxN {
+        x0: b.x0 - mx,
+        y0: b.y0 - my,
+        x1: b.x1 + mx,
+        y1: b.y1 + my,
+    }
+    .clipped()
 }
 
 /// Each frame's pose, `threads` frames at a time (the models are shared).
@@ -114,7 +137,13 @@ fn analyze_all(
     std::thread::scope(|scope| {
         let handles: Vec<_> = frames
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|(_, f)| analyze(models, f)).collect::<Result<Vec<_>, _>>()))
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(_, f)| analyze(models, f))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
             .collect();
         let mut out = Vec::with_capacity(frames.len());
         for h in handles {
@@ -140,7 +169,10 @@ pub fn planned_window(
     let plan = crate::plan::video::plan_video(facts, spec, options);
     match plan.target.map_or(Window::Whole, |t| t.window) {
         Window::Whole => Some((0, facts.duration_us)),
-        Window::Fixed { start_us, duration_us } => Some((start_us, duration_us)),
+        Window::Fixed {
+            start_us,
+            duration_us,
+        } => Some((start_us, duration_us)),
         Window::Auto { .. } => None,
     }
 }
