@@ -4,13 +4,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod submit;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "preflight",
     version,
     about = "Check and repair reference images and motion videos for Kling Motion Control",
     long_about = "Check and repair reference images and motion videos for Kling Motion Control.\n\n\
-        Each provider (Kling, powertokens, novita, highwayapi, aihubmax) has its own limits on \
+        Each provider (Kling, powertokens, novita, highwayapi, aihubmax, fal, Replicate, kie, \
+        PiAPI, WaveSpeed) has its own limits on \
         size, pixels, aspect ratio, duration and containers. preflight tells you, before you pay \
         for a task, whether your inputs will be accepted and why not.",
     after_help = "Exit status: 0 all files compliant, 1 some file not compliant, 2 some file \
@@ -45,13 +48,13 @@ pub enum Command {
     /// List every provider's limits.
     Providers(ProvidersArgs),
     /// Send an image and a motion video to a provider; optionally wait and download.
-    #[command(after_help = crate::cmd::submit::submit_after_help())]
-    Submit(crate::cmd::submit::SubmitArgs),
+    #[command(after_help = self::submit::submit_after_help())]
+    Submit(self::submit::SubmitArgs),
     /// Refresh one task from the provider; optionally wait and download the result.
-    #[command(after_help = crate::cmd::submit::env_after_help())]
-    Status(crate::cmd::submit::StatusArgs),
+    #[command(after_help = self::submit::env_after_help())]
+    Status(self::submit::StatusArgs),
     /// List the journal of submitted tasks.
-    Tasks(crate::cmd::submit::TasksArgs),
+    Tasks(self::submit::TasksArgs),
 }
 
 const FIX_HELP: &str = "Each file is probed, checked, and given the smallest repair that makes it \
@@ -65,6 +68,11 @@ not jump out. `blur` and `mirror` copy the picture into the bars: that puts a se
 ghost of the character in the frame, and the model follows the largest person it sees. Use them \
 only for pictures without people.
 
+Damaged input: sound the decoder cannot read becomes silence of the same length, and sound that \
+is mostly unreadable is left out (`! audio.damaged` says where); frames the decoder concealed are \
+delivered with `! video.damaged`. A picture with packets that cannot be decoded fails, saying \
+where (with --segment auto, a window clear of it is kept when one fits).
+
 Exit status: 0 every file ended compliant, 1 some file could not be repaired, 2 usage error.
 
 Examples:
@@ -75,7 +83,8 @@ Examples:
 /// Which rules apply: provider, model and character orientation.
 #[derive(Args, Debug, Clone)]
 pub struct SpecArgs {
-    /// Provider whose limits apply: kling, powertokens, novita, highway, aihubmax.
+    /// Provider whose limits apply: kling, powertokens, novita, highway, aihubmax,
+    /// fal, replicate, kie, piapi, wavespeed.
     #[arg(long, short = 'p', default_value = "kling", env = "PREFLIGHT_PROVIDER")]
     pub provider: String,
     /// Model: kling-v3 or kling-v2-6 (not every provider sells both).
@@ -97,8 +106,10 @@ pub struct CheckArgs {
     /// Also look at hidden files and folders.
     #[arg(long)]
     pub hidden: bool,
-    /// Also decode every video (slower): hard cuts and leading black or frozen
-    /// frames are reported as warnings, damaged frames as errors.
+    /// Also decode every video and its sound (slower): hard cuts, leading
+    /// black or frozen frames, damaged sound and frames the decoder concealed
+    /// are reported as warnings; a picture with packets that cannot be
+    /// decoded (which `fix` refuses) as an error.
     #[arg(long)]
     pub deep: bool,
     /// Also look at what the pictures show, with a pose model: one clearly

@@ -6,6 +6,7 @@ mod cmd;
 mod exit;
 mod manifest;
 mod schedule;
+mod shard;
 mod table;
 
 use clap::Parser;

@@ -108,12 +108,25 @@ fn providers_lists_every_spec() {
     let out = preflight(["providers"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    for p in ["kling", "powertokens", "novita", "highway", "aihubmax"] {
+    for p in [
+        "kling",
+        "powertokens",
+        "novita",
+        "highway",
+        "aihubmax",
+        "fal",
+        "replicate",
+        "kie",
+        "piapi",
+        "wavespeed",
+    ] {
         assert!(text.contains(p), "{p} missing from\n{text}");
     }
     let json = preflight(["providers", "--json"]);
     let specs: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(specs.as_array().unwrap().len(), 14);
+    // 2 models × 2 orientations at kling, aihubmax and the five marketplaces;
+    // kling-v3 only at powertokens, novita and highway.
+    assert_eq!(specs.as_array().unwrap().len(), 7 * 4 + 3 * 2);
     let novita = specs
         .as_array()
         .unwrap()

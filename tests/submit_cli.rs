@@ -1,7 +1,7 @@
 //! `preflight submit | status | tasks` against a fake provider on 127.0.0.1.
 
 #[path = "../crates/submit/tests/support/fake.rs"]
-mod fake;
+pub(crate) mod fake;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -11,7 +11,9 @@ use crate::s3_server as s3;
 use fake::{cdn, CreateStep, Fake};
 use serde_json::Value;
 
-const KEY: &str = "sk-cli-SECRET-77e1b2";
+pub(crate) const KEY: &str = "sk-cli-SECRET-77e1b2";
+/// The signature in the fake fal's signed upload URLs.
+const FAL_UPLOAD_SIGNATURE: &str = "0123456789abcdef0123456789abcdef";
 const S3_ACCESS: &str = "AKIDPREFLIGHTTEST";
 const S3_SECRET: &str = "s3-SECRET-9d2f6c0a7b";
 
@@ -26,7 +28,7 @@ fn assert_no_signature(text: &str) {
     }
 }
 
-fn fixture(rel: &str) -> String {
+pub(crate) fn fixture(rel: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(rel)
@@ -34,18 +36,30 @@ fn fixture(rel: &str) -> String {
         .to_string()
 }
 
-struct Env {
-    fake: Fake,
-    tmp: tempfile::TempDir,
+pub(crate) struct Env {
+    pub(crate) fake: Fake,
+    pub(crate) tmp: tempfile::TempDir,
     provider: &'static str,
     extra: Vec<(String, String)>,
     s3: Option<s3::S3Server>,
 }
 
+/// The variable that holds `provider`'s key (their SDKs' names).
+fn key_var(provider: &str) -> String {
+    match provider {
+        "fal" => "FAL_KEY".into(),
+        "replicate" => "REPLICATE_API_TOKEN".into(),
+        p => format!("{}_API_KEY", p.to_uppercase()),
+    }
+}
+
 impl Env {
-    fn new(provider: &'static str) -> Env {
+    pub(crate) fn new(provider: &'static str) -> Env {
         let fake = Fake::start(std::fs::read(fixture("videos/ok_720x1280_5s.mp4")).unwrap());
-        fake.with(|s| s.expected_auth = Some(format!("Bearer {KEY}")));
+        fake.with(|s| {
+            s.expected_auth = Some(format!("Bearer {KEY}"));
+            s.api_key = Some(KEY.to_string());
+        });
         Env {
             fake,
             tmp: tempfile::tempdir().unwrap(),
@@ -73,11 +87,11 @@ impl Env {
         self.s3.as_ref().expect("an S3 server")
     }
 
-    fn journal(&self) -> PathBuf {
+    pub(crate) fn journal(&self) -> PathBuf {
         self.tmp.path().join("journal.sqlite3")
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_preflight"));
         c.env_clear()
             .env("HOME", self.tmp.path())
@@ -89,7 +103,11 @@ impl Env {
                 format!("PREFLIGHT_{}_BASE_URL", self.provider.to_uppercase()),
                 &self.fake.base,
             )
-            .env(format!("{}_API_KEY", self.provider.to_uppercase()), KEY)
+            .env(
+                format!("PREFLIGHT_{}_UPLOAD_URL", self.provider.to_uppercase()),
+                &self.fake.base,
+            )
+            .env(key_var(self.provider), KEY)
             .current_dir(self.tmp.path())
             .args(args);
         for (k, v) in &self.extra {
@@ -100,7 +118,7 @@ impl Env {
 
     /// Start a run in the background and return once the provider has made
     /// `tasks` tasks, so the caller can kill it mid-way.
-    fn spawn_until_tasks(&self, args: &[&str], tasks: usize) -> std::process::Child {
+    pub(crate) fn spawn_until_tasks(&self, args: &[&str], tasks: usize) -> std::process::Child {
         let child = self
             .cmd(args)
             .stdout(Stdio::null())
@@ -118,7 +136,7 @@ impl Env {
         child
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         let out = self
             .cmd(args)
             .stdin(Stdio::null())
@@ -132,10 +150,10 @@ impl Env {
     }
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
@@ -178,7 +196,11 @@ impl Run {
 impl Env {
     /// The provider key, the storage secret, and every signature the provider was given.
     fn secrets(&self) -> Vec<String> {
-        let mut out = vec![KEY.to_string(), S3_SECRET.to_string()];
+        let mut out = vec![
+            KEY.to_string(),
+            S3_SECRET.to_string(),
+            FAL_UPLOAD_SIGNATURE.to_string(),
+        ];
         for post in self.fake.posts() {
             for (i, _) in post.body.match_indices("X-Amz-Signature=") {
                 let sig: String = post.body[i + 16..]
@@ -202,7 +224,7 @@ impl std::fmt::Debug for Run {
     }
 }
 
-fn tasks_json(env: &Env) -> Vec<Value> {
+pub(crate) fn tasks_json(env: &Env) -> Vec<Value> {
     let r = env.run(&["tasks", "--json"]);
     assert_eq!(r.code, 0, "{r:?}");
     r.stdout
@@ -389,8 +411,7 @@ fn missing_key_is_a_clear_usage_error() {
 #[test]
 fn crash_between_create_and_record_never_creates_a_second_task() {
     let env = Env::new("powertokens");
-    env.fake
-        .script(vec![CreateStep::CreateThenHang(Duration::from_secs(30))]);
+    env.fake.script(vec![CreateStep::CreateThenHang]);
     let args = [
         "submit",
         "-p",
@@ -423,8 +444,7 @@ fn timeout_after_create_without_external_ids_is_never_recreated() {
     let mut env = Env::new("highway");
     env.extra
         .push(("PREFLIGHT_HTTP_TIMEOUT_MS".into(), "300".into()));
-    env.fake
-        .script(vec![CreateStep::CreateThenHang(Duration::from_secs(2))]);
+    env.fake.script(vec![CreateStep::CreateThenHang]);
     let args = [
         "submit",
         "-p",
@@ -525,7 +545,7 @@ fn status_of_a_task_outside_the_journal_needs_a_provider() {
 /// A raw phone clip, made once per run: 3.5 s of HEVC in a .mov, stored
 /// 640x360 with a 90° rotation flag, AAC sound. Not H.264, rotated: `fix`
 /// would re-encode it.
-fn raw_clip() -> PathBuf {
+pub(crate) fn raw_clip() -> PathBuf {
     static CLIP: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     CLIP.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("submit-media");
@@ -585,7 +605,7 @@ fn raw_clip() -> PathBuf {
     .clone()
 }
 
-fn ffprobe(path: &std::path::Path) -> Value {
+pub(crate) fn ffprobe(path: &std::path::Path) -> Value {
     let out = Command::new("ffprobe")
         .args([
             "-v",
@@ -604,7 +624,7 @@ fn ffprobe(path: &std::path::Path) -> Value {
 
 /// What the fake provider fetched from a link: H.264 yuv420p in MP4, upright
 /// 360x640, no rotation flag, moov before mdat.
-fn assert_compliant_mp4(bytes: &[u8], dir: &std::path::Path) {
+pub(crate) fn assert_compliant_mp4(bytes: &[u8], dir: &std::path::Path) {
     let path = dir.join("fetched.mp4");
     std::fs::write(&path, bytes).unwrap();
     let p = ffprobe(&path);
@@ -837,6 +857,7 @@ fn a_store_that_refuses_or_cannot_be_reached_creates_no_task() {
 
 #[test]
 fn an_expired_link_is_signed_again_before_a_create() {
+    use submit::upload::{hash_file, S3Config, S3Store};
     let env = Env::with_store("highway");
     let image = fixture("images/portrait_720x1280_ok.jpg");
     let video = fixture("videos/ok_720x1280_5s.mp4");
@@ -851,20 +872,38 @@ fn an_expired_link_is_signed_again_before_a_create() {
             &video,
             "--upload",
             "s3://media/x",
-            "--link-ttl",
-            "2s",
             "--prompt",
             prompt,
         ])
     };
     assert_eq!(run("one").code, 0);
-    let first = env.fake.posts()[0].json()["video"]
-        .as_str()
+    // Two days pass: the journal's upload was signed the day before
+    // yesterday for a day (the clock is moved in the journal, not waited for).
+    let journal = submit::Journal::open(&env.journal()).unwrap();
+    let lookup = |k: &str| {
+        env.extra
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let store = S3Store::new(
+        S3Config::from_lookup("s3://media/x", lookup).unwrap(),
+        Default::default(),
+    )
+    .unwrap();
+    let sha = hash_file(std::path::Path::new(&video)).unwrap();
+    let mut row = journal
+        .upload(&sha, store.label())
         .unwrap()
-        .to_string();
-    std::thread::sleep(Duration::from_millis(2300));
-    // The store itself refuses the old link now.
-    match ureq::get(&first).call() {
+        .expect("the upload row");
+    row.signed_at -= 2 * 86_400;
+    row.ttl_s = 86_400;
+    row.expires_at = Some(row.signed_at + row.ttl_s);
+    journal.record_upload(&row).unwrap();
+    drop(journal);
+    // The store itself refuses that link now.
+    let old = store.link(&row.key, row.signed_at, Duration::from_secs(86_400));
+    match ureq::get(&old.url).call() {
         Err(ureq::Error::Status(403, _)) => {}
         other => panic!("the old link still works: {:?}", other.map(|r| r.status())),
     }

@@ -15,6 +15,8 @@ mod check_agrees;
 mod cli;
 // `check --content`, `--show`, `fix --frame-person` on real photographs.
 mod content_cli;
+// Damaged sound is repaired with silence, a damaged picture refused (issue 19).
+mod damaged_streams;
 // Failing writes and a full disk leave no half files.
 mod containment;
 // A killed `fix` run picks up where it stopped.
@@ -26,6 +28,9 @@ mod leaks;
 // `submit`, `status` and `tasks` against fake providers and an S3 server on loopback:
 // raw files repaired, uploaded and submitted; batches; resuming.
 mod submit_cli;
+// `submit` to fal, replicate, kie, piapi and wavespeed with no bucket: uploads
+// through the provider, the marketplaces' quirks.
+mod submit_market;
 // `fix` and `check --deep` on the video fixtures.
 mod video_fix;
 // `fix` on videos shaped like cameras', recorders' and phones' (made here).

@@ -124,9 +124,13 @@ fn check_one(
     };
     let show = args.show.is_some();
     match content::analyse(path, &facts, spec, models, threads, show, args.deep) {
-        Ok((found, scene_warnings)) => {
+        Ok((found, scenes)) => {
             // `--deep` without a shared decode (images, an auto window): its own pass.
-            match scene_warnings.map_or_else(|| deep_warnings(path, &facts, args.deep), Ok) {
+            let deep = match scenes {
+                Some(scenes) => scene_outcome(&scenes),
+                None => deep_warnings(path, &facts, args.deep),
+            };
+            match deep {
                 Ok(warnings) => report.warnings.extend(warnings),
                 Err(e) => return Outcome::Failed(e.to_string()),
             }
@@ -143,7 +147,9 @@ fn check_one(
     }
 }
 
-/// `--deep`: decode the video and report hard cuts and a still start.
+/// `--deep`: decode the video and report hard cuts, a still start, and
+/// damage: sound and concealed frames as advisories, a picture `fix` would
+/// refuse as an error.
 fn deep_warnings(
     path: &std::path::Path,
     facts: &MediaFacts,
@@ -153,8 +159,19 @@ fn deep_warnings(
         return Ok(Vec::new());
     }
     let limits = preflight::DecodeLimits::default();
-    let scenes = preflight::scenes(path, &limits)?;
-    Ok(preflight::scene_warnings(&scenes))
+    scene_outcome(&preflight::scenes(path, &limits)?)
+}
+
+/// What a scan found: its advisories, or the damaged picture as an error.
+fn scene_outcome(
+    scenes: &preflight::Scenes,
+) -> Result<Vec<preflight::Warning>, preflight::FixError> {
+    if !scenes.picture_damage.is_empty() {
+        return Err(preflight::FixError::Video(
+            preflight::check::picture_damage_message(&scenes.picture_damage),
+        ));
+    }
+    Ok(preflight::scene_warnings(scenes))
 }
 
 fn json_line<'a>(path: &std::path::Path, outcome: &'a Outcome) -> CheckLine<'a> {

@@ -25,7 +25,7 @@ pub struct Analysed {
 /// Analyses one probed file: an image whole, a video over the window `fix`
 /// would send. `threads`: how many frames of a video to analyse at once.
 /// With `deep`, a video's cut scan rides on the same decode when the window
-/// is known from the plan, and its warnings come back too.
+/// is known from the plan, and what it found comes back too.
 pub fn analyse(
     path: &Path,
     facts: &MediaFacts,
@@ -34,7 +34,7 @@ pub fn analyse(
     threads: usize,
     show: bool,
     deep: bool,
-) -> Result<(Analysed, Option<Vec<Warning>>), preflight::ContentError> {
+) -> Result<(Analysed, Option<preflight::Scenes>), preflight::ContentError> {
     let options = preflight::FixOptions::default();
     if let (true, MediaFacts::Video(v)) = (deep, facts) {
         if let Some(window) = preflight::pose::planned_window(v, spec, &options) {
@@ -56,7 +56,7 @@ pub fn analyse(
                 warnings: c.warnings,
                 picture,
             };
-            return Ok((analysed, Some(preflight::scene_warnings(&scenes))));
+            return Ok((analysed, Some(scenes)));
         }
     }
     Ok((
@@ -132,23 +132,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn show_paths_keep_folders_apart() {
-        let a = show_path(Path::new("out"), Path::new("photos/a/me.jpg"));
-        let b = show_path(Path::new("out"), Path::new("photos/b/me.jpg"));
-        assert_ne!(a, b);
-        assert_eq!(a, Path::new("out/photos_a_me.jpg.png"));
-        assert_eq!(
-            show_path(Path::new("o"), Path::new("/tmp/x.png")),
-            Path::new("o/tmp_x.png.png")
-        );
-    }
-}
-
 /// `fix --frame-person`: an image cut around its small person, written to a
 /// temporary file that the repair then takes as its input.
 pub struct Framed {
@@ -156,8 +139,9 @@ pub struct Framed {
     pub path: PathBuf,
     /// Its facts.
     pub facts: MediaFacts,
-    /// The change, for the line and the report.
-    pub change: crate::cmd::fix::Change,
+    /// What the cut did, for the line and the report (the rule it answers
+    /// is `content.person.small`).
+    pub what: String,
     _dir: tempfile::TempDir,
 }
 
@@ -179,13 +163,15 @@ pub fn frame(path: &Path, models: &PoseModels, spec: &Spec) -> Result<Option<Fra
     Ok(Some(Framed {
         path: to,
         facts,
-        change: crate::cmd::fix::Change {
-            rule: preflight::Rule::ContentPersonSmall.id(),
-            what: format!(
-                "crop {}x{} at ({}, {}) around the person: {:.1} % of the frame before, {:.1} % after",
-                c.width, c.height, c.x, c.y, cut.before * 100.0, cut.after * 100.0
-            ),
-        },
+        what: format!(
+            "crop {}x{} at ({}, {}) around the person: {:.1} % of the frame before, {:.1} % after",
+            c.width,
+            c.height,
+            c.x,
+            c.y,
+            cut.before * 100.0,
+            cut.after * 100.0
+        ),
         _dir: dir,
     }))
 }
@@ -245,4 +231,21 @@ pub fn submit_gate(image: &str, video: &str, spec: &Spec, strict: bool) -> Resul
         return Ok(true);
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_paths_keep_folders_apart() {
+        let a = show_path(Path::new("out"), Path::new("photos/a/me.jpg"));
+        let b = show_path(Path::new("out"), Path::new("photos/b/me.jpg"));
+        assert_ne!(a, b);
+        assert_eq!(a, Path::new("out/photos_a_me.jpg.png"));
+        assert_eq!(
+            show_path(Path::new("o"), Path::new("/tmp/x.png")),
+            Path::new("o/tmp_x.png.png")
+        );
+    }
 }

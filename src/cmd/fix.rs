@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::cli::FixArgs;
 use crate::manifest::{self, Manifest};
 use crate::schedule::{Job, Lane, Scheduler, Status};
+use crate::shard::{in_shard, parse_shard};
 use crate::{exit, table};
 
 /// One line of `fix --json`, and one entry of `--report`.
@@ -35,6 +36,10 @@ struct FixLine {
     action: &'static str,
     /// What was (or would be) done, and the rule each change fixes.
     changes: Vec<Change>,
+    /// Advisories the repair raised about the input: damaged sound replaced
+    /// with silence or left out (`audio.damaged`), frames the decoder
+    /// concealed (`video.damaged`).
+    warnings: Vec<preflight::Warning>,
     error: Option<String>,
     bytes_in: Option<u64>,
     bytes_out: Option<u64>,
@@ -364,7 +369,13 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
         Some(f) => (f.path.clone(), f.facts.clone()),
         None => (found.path.clone(), facts),
     };
-    let mut plan_changes: Vec<Change> = framed.iter().map(|f| f.change.clone()).collect();
+    let mut plan_changes: Vec<Change> = framed
+        .iter()
+        .map(|f| Change {
+            rule: preflight::Rule::ContentPersonSmall.id(),
+            what: f.what.clone(),
+        })
+        .collect();
     let plan = plan(&facts, ctx.spec, options);
     let Some(out_dir) = ctx.out_dir else {
         let mut line = dry_run_line(found, &facts, &plan, ctx.spec, elapsed());
@@ -397,6 +408,7 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
                 output: Some(out_dir.join(&entry.output).display().to_string()),
                 action: "done",
                 changes: Vec::new(),
+                warnings: Vec::new(),
                 error: None,
                 bytes_in,
                 bytes_out: Some(entry.bytes_out),
@@ -440,6 +452,7 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
                     fixed.action.name()
                 },
                 changes: plan_changes,
+                warnings: fixed.findings,
                 error: None,
                 bytes_in,
                 bytes_out: Some(fixed.after.bytes()),
@@ -471,6 +484,7 @@ fn dry_run_line(
         output: None,
         action: if plan.is_copy() { "copied" } else { "planned" },
         changes,
+        warnings: Vec::new(),
         error: None,
         bytes_in: Some(facts.bytes()),
         bytes_out: None,
@@ -509,6 +523,7 @@ fn failed(path: &Path, message: String, bytes_in: Option<u64>, seconds: f64) -> 
         output: None,
         action: "failed",
         changes: Vec::new(),
+        warnings: Vec::new(),
         error: Some(message),
         bytes_in,
         bytes_out: None,
@@ -528,6 +543,9 @@ fn emit(out: &mut impl Write, line: &FixLine, json: bool) -> io::Result<()> {
         }
         for c in &line.changes {
             writeln!(out, "    - {}: {}", c.rule, c.what)?;
+        }
+        for w in &line.warnings {
+            writeln!(out, "    ! {}: {}", w.rule, w.message)?;
         }
     }
     out.flush()
@@ -591,25 +609,6 @@ fn summary(
     Ok(())
 }
 
-pub(crate) fn parse_shard(text: &str) -> Result<(u64, u64)> {
-    let parse = || -> Option<(u64, u64)> {
-        let (k, n) = text.split_once('/')?;
-        let (k, n) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
-        (1..=n).contains(&k).then_some((k, n))
-    };
-    parse().with_context(|| {
-        format!("--shard takes K/N with 1 <= K <= N (for example 2/8), not `{text}`")
-    })
-}
-
-/// Stable across machines and runs: a hash of the relative path.
-pub(crate) fn in_shard(relative: &Path, k: u64, n: u64) -> bool {
-    let hash = blake3::hash(relative.to_string_lossy().as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&hash.as_bytes()[..8]);
-    u64::from_le_bytes(first) % n == k - 1
-}
-
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let temp = preflight::fix::temp_path_for(path);
     std::fs::write(&temp, bytes)?;
@@ -661,27 +660,5 @@ fn absolute(path: &Path) -> PathBuf {
             }
             _ => return path.to_path_buf(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_split_every_file_exactly_once() {
-        let paths: Vec<PathBuf> = (0..500)
-            .map(|i| PathBuf::from(format!("d/{i}.jpg")))
-            .collect();
-        let n = 4;
-        let mut per_shard = [0usize; 4];
-        for p in &paths {
-            let owners: Vec<u64> = (1..=n).filter(|k| in_shard(p, *k, n)).collect();
-            assert_eq!(owners.len(), 1);
-            per_shard[(owners[0] - 1) as usize] += 1;
-        }
-        assert!(per_shard.iter().all(|c| *c > 80), "{per_shard:?}");
-        assert_eq!(parse_shard("2/8").unwrap(), (2, 8));
-        assert!(parse_shard("0/8").is_err() && parse_shard("9/8").is_err());
     }
 }

@@ -19,7 +19,7 @@ pub fn run(args: ProvidersArgs) -> Result<i32> {
     }
     writeln!(
         out,
-        "{:<12} {:<11} {:<6} | {:<9} {:>8} {:>11} {:<9} {:<10} | {:<7} {:>8} {:>10} {:>8}",
+        "{:<12} {:<11} {:<6} | {:<13} {:>8} {:>11} {:<9} {:<10} | {:<16} {:>8} {:>10} {:>8}",
         "PROVIDER",
         "MODEL",
         "ORIENT",
@@ -37,7 +37,7 @@ pub fn run(args: ProvidersArgs) -> Result<i32> {
         let formats: Vec<&str> = s.image.formats.iter().map(|f| f.name()).collect();
         writeln!(
             out,
-            "{:<12} {:<11} {:<6} | {:<9} {:>8} {:>11} {:<9} {:<10} | {:<7} {:>8} {:>10} {:>8}",
+            "{:<12} {:<11} {:<6} | {:<13} {:>8} {:>11} {:<9} {:<10} | {:<16} {:>8} {:>10} {:>8}",
             s.provider.name(),
             s.model.name(),
             s.orientation.name(),
@@ -62,7 +62,9 @@ pub fn run(args: ProvidersArgs) -> Result<i32> {
     writeln!(
         out,
         "\nMB = 1,000,000 bytes. Videos are sent as URLs only. Base64 images go without a data: prefix.\n\
-         aihubmax documents formats and durations only; Kling's own size limits are applied to it."
+         aihubmax documents formats and durations only; Kling's own size limits are applied to it.\n\
+         fal, replicate, kie, piapi and wavespeed take links only and host uploads themselves\n\
+         (`submit` uploads through them unless --upload or --upload-cmd says otherwise)."
     )?;
     Ok(exit::OK)
 }

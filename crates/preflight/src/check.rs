@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::facts::{ImageFacts, MediaFacts, Scenes, VideoFacts};
+use crate::facts::{Damage, ImageFacts, MediaFacts, Scenes, VideoFacts};
 use crate::rule::Rule;
 use crate::spec::{Ratio, Spec};
 
@@ -460,7 +460,108 @@ pub fn scene_warnings(scenes: &Scenes) -> Vec<Warning> {
             ),
         });
     }
+    if !scenes.concealed.is_empty() {
+        warnings.push(concealed_warning(&scenes.concealed));
+    }
+    if !scenes.sound_damage.is_empty() {
+        warnings.push(sound_damage_warning(&scenes.sound_damage, SoundFate::Found));
+    }
     warnings
+}
+
+/// What became of damaged sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoundFate {
+    /// Found by `check --deep`: nothing was changed.
+    Found,
+    /// Each damaged frame replaced with silence of the same length.
+    Silenced,
+    /// Most of the sound could not be decoded: left out of the output.
+    Dropped,
+}
+
+/// The advisory `audio.damaged`: where the sound is damaged, how many frames,
+/// and what was (or `fix` would be) done about it.
+pub fn sound_damage_warning(damage: &Damage, fate: SoundFate) -> Warning {
+    let frames = plural(damage.count, "frame");
+    let message = match fate {
+        SoundFate::Silenced => format!(
+            "the sound is damaged {} ({frames}, replaced with silence)",
+            places(damage)
+        ),
+        SoundFate::Dropped => format!(
+            "the sound is damaged {} ({} of {} frames cannot be decoded): left out",
+            extent(damage),
+            damage.count,
+            damage.decoded
+        ),
+        SoundFate::Found if damage.mostly() => format!(
+            "the sound is damaged {} ({} of {} frames cannot be decoded; fix leaves the sound out)",
+            extent(damage),
+            damage.count,
+            damage.decoded
+        ),
+        SoundFate::Found => format!(
+            "the sound is damaged {} ({frames}; fix replaces {} with silence)",
+            places(damage),
+            if damage.count == 1 { "it" } else { "them" }
+        ),
+    };
+    Warning {
+        rule: Rule::AudioDamaged,
+        message,
+    }
+}
+
+/// The advisory `video.damaged`: frames the decoder returned flagged as
+/// damaged, its own concealment in place of what was lost.
+pub fn concealed_warning(damage: &Damage) -> Warning {
+    Warning {
+        rule: Rule::VideoDamaged,
+        message: format!(
+            "the picture is damaged {} ({} concealed by the decoder: {} may show smears)",
+            places(damage),
+            plural(damage.count, "frame"),
+            if damage.count == 1 { "it" } else { "they" }
+        ),
+    }
+}
+
+/// Why a damaged picture is refused: where, and how many packets.
+pub fn picture_damage_message(damage: &Damage) -> String {
+    format!(
+        "the picture is damaged {} ({}): they cannot be decoded, and smeared frames would be uploaded and billed",
+        places(damage),
+        plural(damage.count, "packet")
+    )
+}
+
+/// `at 2.80 s`, `at 0.00 s and 4.99 s`, or `in 12 places from 0.00 s to
+/// 9.02 s` (where each place starts, or from the first start to the last end).
+fn places(damage: &Damage) -> String {
+    let at = |us: u64| format!("{:.2} s", us as f64 / 1e6);
+    let spans = &damage.spans;
+    let starts: Vec<String> = spans.iter().map(|s| at(s.0)).collect();
+    let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+        return "somewhere".to_string();
+    };
+    let span = format!("from {} to {}", at(first.0), at(last.1));
+    match starts.as_slice() {
+        [one] => format!("at {one}"),
+        [init @ .., last] if starts.len() <= 3 => format!("at {} and {last}", init.join(", ")),
+        _ if spans.len() >= Damage::MAX_SPANS => span,
+        _ => format!("in {} places {span}", spans.len()),
+    }
+}
+
+/// `from 0.00 s to 4.24 s`: the first damage's start to the last's end.
+fn extent(damage: &Damage) -> String {
+    let at = |us: Option<u64>| format!("{:.2} s", us.unwrap_or(0) as f64 / 1e6);
+    format!("from {} to {}", at(damage.first_us()), at(damage.last_us()))
+}
+
+fn plural(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
@@ -476,6 +577,7 @@ mod tests {
             duration_us: 600_000_000,
             frames: 100,
             stopped_early: true,
+            ..Scenes::default()
         };
         let w = scene_warnings(&scenes);
         let rules: Vec<Rule> = w.iter().map(|w| w.rule).collect();
@@ -501,5 +603,61 @@ mod tests {
         assert!(scene_warnings(&one)[0]
             .message
             .starts_with("hard cut at 2.00 s;"));
+    }
+
+    fn damage(places_us: &[u64], decoded: u64) -> Damage {
+        let mut d = Damage {
+            decoded,
+            ..Damage::default()
+        };
+        for &at in places_us {
+            d.note(at, at + 21_333);
+        }
+        d
+    }
+
+    #[test]
+    fn damage_messages_name_the_stream_where_and_how_much() {
+        let first = damage(&[0], 230);
+        assert_eq!(
+            sound_damage_warning(&first, SoundFate::Silenced).message,
+            "the sound is damaged at 0.00 s (1 frame, replaced with silence)"
+        );
+        let two = damage(&[0, 4_992_000], 230);
+        let w = sound_damage_warning(&two, SoundFate::Found);
+        assert_eq!(w.rule, Rule::AudioDamaged);
+        assert_eq!(
+            w.message,
+            "the sound is damaged at 0.00 s and 4.99 s (2 frames; fix replaces them with silence)"
+        );
+        let most: Vec<u64> = (0..150).map(|i| i * 1_000_000).collect();
+        let most = damage(&most, 200);
+        assert!(most.mostly() && !two.mostly());
+        assert_eq!(
+            sound_damage_warning(&most, SoundFate::Dropped).message,
+            "the sound is damaged from 0.00 s to 149.02 s (150 of 200 frames cannot be decoded): left out"
+        );
+        let mut picture = Damage::default();
+        for i in 0..25 {
+            picture.note(2_800_000 + i * 40_000, 2_840_000 + i * 40_000);
+        }
+        assert_eq!(picture.spans, [(2_800_000, 3_800_000)]);
+        assert!(picture_damage_message(&picture)
+            .starts_with("the picture is damaged at 2.80 s (25 packets): "));
+        let w = concealed_warning(&damage(&[3_040_000], 125));
+        assert_eq!(w.rule, Rule::VideoDamaged);
+        assert!(w
+            .message
+            .starts_with("the picture is damaged at 3.04 s (1 frame concealed"));
+        let scenes = Scenes {
+            concealed: damage(&[1_000_000], 100),
+            sound_damage: damage(&[0, 600_000, 1_200_000], 100),
+            ..Scenes::default()
+        };
+        let rules: Vec<Rule> = scene_warnings(&scenes).iter().map(|w| w.rule).collect();
+        assert_eq!(rules, [Rule::VideoDamaged, Rule::AudioDamaged]);
+        assert!(scene_warnings(&scenes)[1]
+            .message
+            .starts_with("the sound is damaged at 0.00 s, 0.60 s and 1.20 s (3 frames;"));
     }
 }

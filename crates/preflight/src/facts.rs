@@ -309,4 +309,114 @@ pub struct Scenes {
     /// decoded frames) before the end of the video: what comes after
     /// `duration_us` was not looked at.
     pub stopped_early: bool,
+    /// Video packets the decoder rejected (`fix` refuses such a picture,
+    /// unless `--segment auto` finds a window clear of it). Each span runs
+    /// to the next keyframe that decodes, since the frames between refer to
+    /// the lost one.
+    pub picture_damage: Damage,
+    /// Frames the video decoder returned flagged as damaged (concealed).
+    pub concealed: Damage,
+    /// Audio packets the decoder rejected or flagged (`check --deep` only;
+    /// `fix` replaces them with silence).
+    pub sound_damage: Damage,
+}
+
+/// Damage a decode found in one stream: packets its decoder rejected, or
+/// frames it returned flagged as damaged. Times are microseconds from the
+/// start of the file (or of the output, for a repair's findings).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    /// Damaged packets (or frames).
+    pub count: u64,
+    /// Packets (or frames) of the stream decoded, damaged ones included.
+    pub decoded: u64,
+    /// Where the damage lies, in time order: `(start_us, end_us)`, damage
+    /// less than [`Damage::MERGE_US`] apart counted as one place. At most
+    /// [`Damage::MAX_SPANS`]: later damage lengthens the last.
+    pub spans: Vec<(u64, u64)>,
+}
+
+impl Damage {
+    /// Damage closer than this to the previous is the same place.
+    pub const MERGE_US: u64 = 500_000;
+    /// Places kept apart; beyond, the last place grows.
+    pub const MAX_SPANS: usize = 64;
+
+    /// Nothing damaged.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Where the first damage starts.
+    pub fn first_us(&self) -> Option<u64> {
+        self.spans.first().map(|s| s.0)
+    }
+
+    /// Where the last damage ends.
+    pub fn last_us(&self) -> Option<u64> {
+        self.spans.last().map(|s| s.1)
+    }
+
+    /// More than half of what was decoded is damaged.
+    pub fn mostly(&self) -> bool {
+        self.count > 0 && self.count * 2 > self.decoded
+    }
+
+    /// One damaged packet or frame from `start_us` to `end_us`.
+    pub fn note(&mut self, start_us: u64, end_us: u64) {
+        self.count += 1;
+        let end_us = end_us.max(start_us);
+        let full = self.spans.len() >= Self::MAX_SPANS;
+        match self.spans.last_mut() {
+            Some(last) if full || start_us <= last.1 + Self::MERGE_US => {
+                last.0 = last.0.min(start_us);
+                last.1 = last.1.max(end_us);
+            }
+            _ => self.spans.push((start_us, end_us)),
+        }
+    }
+
+    /// Lengthens the latest damage to cover `start_us..end_us` without
+    /// counting another packet (the frames after a lost one, up to the next
+    /// keyframe, refer to it).
+    pub fn cover(&mut self, start_us: u64, end_us: u64) {
+        let end_us = end_us.max(start_us);
+        match self.spans.last_mut() {
+            Some(last) => {
+                last.0 = last.0.min(start_us);
+                last.1 = last.1.max(end_us);
+            }
+            None => self.spans.push((start_us, end_us)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damage_merges_close_places_and_stays_bounded() {
+        let mut d = Damage::default();
+        assert!(d.is_empty() && !d.mostly() && d.first_us().is_none());
+        d.decoded = 10;
+        d.note(1_000_000, 1_021_000);
+        d.note(1_300_000, 1_321_000);
+        d.note(3_000_000, 3_021_000);
+        assert_eq!(d.spans, [(1_000_000, 1_321_000), (3_000_000, 3_021_000)]);
+        assert_eq!(
+            (d.count, d.first_us(), d.last_us()),
+            (3, Some(1_000_000), Some(3_021_000))
+        );
+        assert!(!d.mostly());
+        d.cover(3_000_000, 4_000_000);
+        assert_eq!(d.count, 3);
+        assert_eq!(d.last_us(), Some(4_000_000));
+        for i in 0..200u64 {
+            d.note(10_000_000 + i * 1_000_000, 10_000_000 + i * 1_000_000);
+        }
+        assert_eq!(d.spans.len(), Damage::MAX_SPANS);
+        assert_eq!(d.last_us(), Some(209_000_000));
+        assert!(d.mostly());
+    }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::check::{check, check_image, Report};
+use crate::check::{check, check_image, Report, Warning};
 use crate::error::FixError;
 use crate::facts::MediaFacts;
 use crate::plan::{plan, Action, FixOptions, Plan};
@@ -30,6 +30,11 @@ pub struct Fixed {
     pub after: MediaFacts,
     /// The output checked against the spec: no violations, maybe warnings.
     pub report: Report,
+    /// What the repair found wrong in the input and worked around, as
+    /// advisories: sound that could not be decoded, replaced with silence
+    /// or left out (`audio.damaged`); frames the video decoder concealed
+    /// (`video.damaged`).
+    pub findings: Vec<Warning>,
 }
 
 /// Probes `input`, plans the smallest repair that makes it meet `spec`, and
@@ -189,6 +194,7 @@ fn execute_inner(
         path: temp_path_for(output),
         keep: false,
     };
+    let mut findings = Vec::new();
     let action = if plan.is_copy() {
         fs::copy(input, &temp.path)?;
         Action::Copied
@@ -199,7 +205,9 @@ fn execute_inner(
                 Action::Reencoded
             }
             (MediaFacts::Video(f), Plan::Video(p)) => {
-                crate::av::conform(input, f, p, spec, &temp.path)?
+                let done = crate::av::conform(input, f, p, spec, &temp.path)?;
+                findings = done.findings;
+                done.action
             }
             _ => {
                 return Err(FixError::Image(
@@ -220,6 +228,7 @@ fn execute_inner(
         action,
         after,
         report,
+        findings,
     })
 }
 

@@ -48,7 +48,8 @@ pub mod walk;
 pub use check::{check, scene_warnings, Report, Value, Violation, Warning};
 pub use error::{ContentError, FixError, ProbeError};
 pub use facts::{
-    ColorModel, Container, ImageFacts, ImageFormat, MediaFacts, MediaKind, Scenes, VideoFacts,
+    ColorModel, Container, Damage, ImageFacts, ImageFormat, MediaFacts, MediaKind, Scenes,
+    VideoFacts,
 };
 pub use fix::{execute, repair, repair_to_bytes, Fixed};
 pub use limits::DecodeLimits;
@@ -76,7 +77,8 @@ pub fn base64_image(
 /// Hard cuts and leading black or frozen frames of the video at `path`, from a
 /// low-resolution pass over its frames (`check --deep`, `--segment auto`), up
 /// to the scan limits (`Scenes::stopped_early` says when it stopped before the
-/// end).
+/// end), and the damage found on the way in the picture and the sound
+/// (`Scenes::picture_damage`, `concealed`, `sound_damage`).
 pub fn scenes(path: &std::path::Path, limits: &DecodeLimits) -> Result<Scenes, FixError> {
     av::detect_scenes(path, 0, limits)
 }

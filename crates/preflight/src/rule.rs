@@ -92,6 +92,11 @@ rules! {
     VideoStartMoving = "video.start.moving",
     /// Advisory (`check --deep`): the cut scan stopped before the end.
     VideoScanPartial = "video.scan.partial",
+    /// Advisory (`check --deep`, `fix`): frames the video decoder concealed.
+    VideoDamaged = "video.damaged",
+    /// Advisory (`check --deep`, `fix`): sound the decoder rejected, replaced
+    /// with silence (or left out when most of it is unreadable).
+    AudioDamaged = "audio.damaged",
     /// Advisory (`--content`): no person in the picture (video: in none or
     /// almost none of the sampled frames).
     ContentPersonMissing = "content.person.missing",

@@ -30,16 +30,31 @@ pub enum Provider {
     Highway,
     /// AIHubMax.
     Aihubmax,
+    /// fal (queue API).
+    Fal,
+    /// Replicate (predictions API).
+    Replicate,
+    /// kie.ai.
+    Kie,
+    /// PiAPI.
+    Piapi,
+    /// WaveSpeed AI.
+    Wavespeed,
 }
 
 impl Provider {
     /// Every provider, in the order `providers` lists them.
-    pub const ALL: [Provider; 5] = [
+    pub const ALL: [Provider; 10] = [
         Provider::Kling,
         Provider::Powertokens,
         Provider::Novita,
         Provider::Highway,
         Provider::Aihubmax,
+        Provider::Fal,
+        Provider::Replicate,
+        Provider::Kie,
+        Provider::Piapi,
+        Provider::Wavespeed,
     ];
 
     /// The name used on the command line and in reports.
@@ -50,13 +65,24 @@ impl Provider {
             Provider::Novita => "novita",
             Provider::Highway => "highway",
             Provider::Aihubmax => "aihubmax",
+            Provider::Fal => "fal",
+            Provider::Replicate => "replicate",
+            Provider::Kie => "kie",
+            Provider::Piapi => "piapi",
+            Provider::Wavespeed => "wavespeed",
         }
     }
 
     /// Models this provider sells for Motion Control.
     pub fn models(self) -> &'static [Model] {
         match self {
-            Provider::Kling | Provider::Aihubmax => &[Model::KlingV3, Model::KlingV2_6],
+            Provider::Kling
+            | Provider::Aihubmax
+            | Provider::Fal
+            | Provider::Replicate
+            | Provider::Kie
+            | Provider::Piapi
+            | Provider::Wavespeed => &[Model::KlingV3, Model::KlingV2_6],
             Provider::Powertokens | Provider::Novita | Provider::Highway => &[Model::KlingV3],
         }
     }
@@ -77,6 +103,11 @@ impl FromStr for Provider {
             "novita" => Ok(Provider::Novita),
             "highway" | "highwayapi" => Ok(Provider::Highway),
             "aihubmax" => Ok(Provider::Aihubmax),
+            "fal" | "fal.ai" => Ok(Provider::Fal),
+            "replicate" => Ok(Provider::Replicate),
+            "kie" | "kie.ai" => Ok(Provider::Kie),
+            "piapi" => Ok(Provider::Piapi),
+            "wavespeed" | "wavespeedai" => Ok(Provider::Wavespeed),
             _ => Err(SpecError::UnknownProvider(s.to_string())),
         }
     }
@@ -165,7 +196,7 @@ impl FromStr for Orientation {
 #[non_exhaustive]
 pub enum SpecError {
     /// No provider by that name.
-    #[error("unknown provider `{0}` (known: kling, powertokens, novita, highway, aihubmax)")]
+    #[error("unknown provider `{0}` (known: kling, powertokens, novita, highway, aihubmax, fal, replicate, kie, piapi, wavespeed)")]
     UnknownProvider(String),
     /// No model by that name.
     #[error("unknown model `{0}` (known: kling-v3, kling-v2-6)")]
@@ -272,7 +303,9 @@ pub struct Spec {
 }
 
 const JPEG_PNG: &[ImageFormat] = &[ImageFormat::Jpeg, ImageFormat::Png];
+const JPEG_PNG_WEBP: &[ImageFormat] = &[ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp];
 const MP4_MOV: &[&str] = &["mp4", "mov"];
+const MP4_MOV_MKV: &[&str] = &["mp4", "mov", "matroska"];
 const ASPECT_MIN: Ratio = Ratio::new(2, 5); // 1:2.5
 const ASPECT_MAX: Ratio = Ratio::new(5, 2); // 2.5:1
 
@@ -302,6 +335,13 @@ fn kling_video_rules(orientation: Orientation) -> VideoRules {
             Orientation::Video => 30 * SECOND_US,
         },
         transport: Transport::UrlOnly,
+    }
+}
+
+fn url_only(rules: ImageRules) -> ImageRules {
+    ImageRules {
+        transport: Transport::UrlOnly,
+        ..rules
     }
 }
 
@@ -367,6 +407,41 @@ impl Spec {
                 kling_video_rules(orientation),
                 "aihubmax kling-v3 motion-control page; sizes from Kling's own limits",
             ),
+            // The marketplaces take links only (each hosts uploads of its own)
+            // and run Kling's model: Kling's limits unless their page says more.
+            // Durations stay Kling's per orientation even where a page says
+            // 3-30 s: the model itself stops at 10 s for `image`.
+            Provider::Fal | Provider::Piapi | Provider::Wavespeed => (
+                url_only(kling_image_rules()),
+                kling_video_rules(orientation),
+                match provider {
+                    Provider::Fal => "fal kling-video motion-control API page; Kling's limits",
+                    Provider::Piapi => "PiAPI kling motion-control API page; Kling's limits",
+                    _ => "WaveSpeed kling motion-control API page; Kling's limits",
+                },
+            ),
+            // Replicate states 340-3850 px for the image, not Kling's 300-65536.
+            Provider::Replicate => (
+                ImageRules {
+                    min_side: 340,
+                    max_side: Some(3850),
+                    ..url_only(kling_image_rules())
+                },
+                kling_video_rules(orientation),
+                "Replicate kwaivgi kling motion-control API page",
+            ),
+            // kie also takes WebP images and MKV videos.
+            Provider::Kie => (
+                ImageRules {
+                    formats: JPEG_PNG_WEBP,
+                    ..url_only(kling_image_rules())
+                },
+                VideoRules {
+                    containers: MP4_MOV_MKV,
+                    ..kling_video_rules(orientation)
+                },
+                "kie kling motion-control market page",
+            ),
         };
         Ok(Spec {
             provider,
@@ -401,7 +476,7 @@ mod tests {
 
     #[test]
     fn every_listed_combination_has_a_spec() {
-        assert_eq!(Spec::all().len(), (2 + 1 + 1 + 1 + 2) * 2);
+        assert_eq!(Spec::all().len(), (2 + 1 + 1 + 1 + 2 + 2 * 5) * 2);
     }
 
     #[test]
@@ -417,5 +492,26 @@ mod tests {
         let n = Spec::lookup(Provider::Novita, Model::KlingV3, Orientation::Image).unwrap();
         assert_eq!(n.video.max_duration_us, 30 * SECOND_US);
         assert_eq!(n.video.max_bytes, Some(10 * MB));
+    }
+
+    #[test]
+    fn marketplaces_differ_from_kling_only_where_their_pages_say() {
+        let kling = Spec::lookup(Provider::Kling, Model::KlingV2_6, Orientation::Image).unwrap();
+        let r = Spec::lookup(Provider::Replicate, Model::KlingV2_6, Orientation::Image).unwrap();
+        assert_eq!((r.image.min_side, r.image.max_side), (340, Some(3850)));
+        assert_eq!(r.video, kling.video);
+        let k = Spec::lookup(Provider::Kie, Model::KlingV3, Orientation::Video).unwrap();
+        assert!(k.image.formats.contains(&ImageFormat::Webp));
+        assert!(k.video.containers.contains(&"matroska"));
+        for p in [Provider::Fal, Provider::Piapi, Provider::Wavespeed] {
+            let s = Spec::lookup(p, Model::KlingV2_6, Orientation::Image).unwrap();
+            assert_eq!(s.video, kling.video, "{p}");
+            assert_eq!(s.image.transport, Transport::UrlOnly, "{p}");
+            assert_eq!(s.image.min_side, kling.image.min_side, "{p}");
+        }
+        assert_eq!(
+            "wavespeed".parse::<Provider>().unwrap(),
+            Provider::Wavespeed
+        );
     }
 }

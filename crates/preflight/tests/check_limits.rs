@@ -63,7 +63,7 @@ fn video_rules(facts: &VideoFacts, spec: &Spec) -> Vec<&'static str> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(crate::util::proptest_cases(200)))]
 
     #[test]
     fn image_byte_limit_is_inclusive(side in 300u32..4000) {
@@ -163,9 +163,26 @@ fn containers_and_formats_outside_the_list_are_violations() {
         assert_eq!(video_rules(&v, &spec), ["video.container"]);
         v.container = Container::Mov;
         assert!(video_rules(&v, &spec).is_empty());
+        v.container = Container::Matroska;
+        let listed = spec.video.containers.contains(&"matroska");
+        assert_eq!(
+            video_rules(&v, &spec).is_empty(),
+            listed,
+            "{}",
+            spec.provider
+        );
         let mut i = image(720, 1280, 1);
-        i.format = ImageFormat::Webp;
+        i.format = ImageFormat::Gif;
         assert_eq!(image_rules(&i, &spec), ["image.format"]);
+        // WebP only where listed (kie).
+        i.format = ImageFormat::Webp;
+        let listed = spec.image.formats.contains(&ImageFormat::Webp);
+        assert_eq!(
+            image_rules(&i, &spec).is_empty(),
+            listed,
+            "{}",
+            spec.provider
+        );
         i.format = ImageFormat::Png;
         assert!(image_rules(&i, &spec).is_empty());
     }

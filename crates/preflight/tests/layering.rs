@@ -1,14 +1,19 @@
-//! The library's modules depend on each other one way only.
+//! The modules of every crate of the workspace (this library, `submit`, the
+//! `preflight` binary) depend on each other one way only, and no function
+//! anywhere in the workspace is longer than 200 lines.
 //!
-//! Every `.rs` file under `src/` is a node (its module). An edge is a path in
+//! Every `.rs` file under a crate's `src/` is a node (its module). An edge is a path in
 //! non-test code that names another module: `crate::a::b`, `super::x`,
 //! `self::x`, or a `use` of a child module by name, resolved to the deepest
 //! module it names, and through `pub use` re-exports to the module that
 //! defines the item. A module's edges to its own descendants are left out: a
 //! parent declares, re-exports and dispatches to its children, which use the
-//! parent's shared types through `super::`. The test fails on any cycle, and on
-//! any edge from the pure modules (facts, spec, check, plan and the like) to
-//! the ones that touch pixels, FFmpeg or the file system's media.
+//! parent's shared types through `super::`. The tests fail on any cycle, in
+//! the graph of modules and in the graph of top-level modules (each with its
+//! descendants: `cli` and `cmd::submit` reaching each other is a cycle of
+//! `cli` and `cmd`), and on any edge from the library's pure modules (facts,
+//! spec, check, plan and the like) to the ones that touch pixels, FFmpeg or
+//! the file system's media.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -30,7 +35,16 @@ enum Token {
     Punct(char),
 }
 
-/// The source without comments, string and character literals.
+/// The newlines in `b[from..to]`, so that stripped text keeps its line numbers.
+fn newlines(b: &[char], from: usize, to: usize) -> String {
+    b[from.min(b.len())..to.min(b.len())]
+        .iter()
+        .filter(|c| **c == '\n')
+        .collect()
+}
+
+/// The source without comments, string and character literals (their
+/// newlines kept, so lines still count).
 fn strip(src: &str) -> String {
     let b: Vec<char> = src.chars().collect();
     let mut out = String::with_capacity(b.len());
@@ -43,6 +57,7 @@ fn strip(src: &str) -> String {
                 i += 1;
             }
         } else if c == '/' && next == Some('*') {
+            let start = i;
             let mut depth = 0;
             while i < b.len() {
                 if b[i] == '/' && b.get(i + 1) == Some(&'*') {
@@ -59,19 +74,24 @@ fn strip(src: &str) -> String {
                 }
             }
             out.push(' ');
+            out.push_str(&newlines(&b, start, i));
         } else if c == 'r'
             && (next == Some('"') || next == Some('#'))
             && raw_string_end(&b, i).is_some()
         {
+            let start = i;
             i = raw_string_end(&b, i).unwrap_or(b.len());
             out.push_str("\"\"");
+            out.push_str(&newlines(&b, start, i));
         } else if c == '"' {
+            let start = i;
             i += 1;
             while i < b.len() && b[i] != '"' {
                 i += if b[i] == '\\' { 2 } else { 1 };
             }
             i += 1;
             out.push_str("\"\"");
+            out.push_str(&newlines(&b, start, i));
         } else if c == '\'' {
             // A character literal ('a', '\n', '\u{..}'), else a lifetime.
             if next == Some('\\') {
@@ -455,6 +475,69 @@ fn library_graph() -> BTreeMap<ModPath, BTreeSet<ModPath>> {
     Crate::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src")).edges()
 }
 
+/// The workspace's root folder (two levels above this crate).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The workspace's crates, from its Cargo.toml: each member, and the root
+/// package when there is one; each as (name for messages, its `src/`).
+fn workspace_crates(root: &Path) -> Vec<(String, PathBuf)> {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let members = manifest
+        .split_once("members")
+        .and_then(|(_, rest)| rest.split_once('[')?.1.split_once(']'))
+        .map(|(list, _)| list)
+        .unwrap_or("");
+    let mut crates: Vec<(String, PathBuf)> = members
+        .split(',')
+        .map(|m| m.trim().trim_matches('"'))
+        .filter(|m| !m.is_empty())
+        .map(|m| (m.to_string(), root.join(m).join("src")))
+        .collect();
+    if manifest.lines().any(|l| l.trim() == "[package]") {
+        crates.push(("the root package".to_string(), root.join("src")));
+    }
+    crates
+}
+
+/// Each module's edges as edges between the top-level modules they sit in.
+fn top_level(graph: &BTreeMap<ModPath, BTreeSet<ModPath>>) -> BTreeMap<ModPath, BTreeSet<ModPath>> {
+    let top = |m: &ModPath| -> ModPath { m.iter().take(1).cloned().collect() };
+    let mut out: BTreeMap<ModPath, BTreeSet<ModPath>> = BTreeMap::new();
+    for (from, targets) in graph {
+        let entry = out.entry(top(from)).or_default();
+        for to in targets {
+            // The root declares every module; its edges are not dependencies.
+            if !from.is_empty() && top(to) != top(from) {
+                entry.insert(top(to));
+            }
+        }
+    }
+    out
+}
+
+/// The cycles of every crate under `root`, at both granularities.
+fn workspace_cycles(root: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for (name_of_crate, src) in workspace_crates(root) {
+        let graph = Crate::read(&src).edges();
+        for (what, g) in [
+            ("module", graph.clone()),
+            ("top-level module", top_level(&graph)),
+        ] {
+            if let Some(cycle) = find_cycle(&g) {
+                let names: Vec<String> = cycle.iter().map(name).collect();
+                found.push(format!(
+                    "{name_of_crate}: {what} cycle {}",
+                    names.join(" -> ")
+                ));
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn no_module_reaches_back_to_a_module_that_reaches_it() {
     let graph = library_graph();
@@ -462,6 +545,119 @@ fn no_module_reaches_back_to_a_module_that_reaches_it() {
         let names: Vec<String> = cycle.iter().map(name).collect();
         panic!("module cycle: {}", names.join(" -> "));
     }
+}
+
+#[test]
+fn no_crate_of_the_workspace_has_a_module_cycle() {
+    let root = workspace_root();
+    let crates = workspace_crates(&root);
+    assert!(crates.len() >= 3, "the workspace's crates: {crates:?}");
+    let cycles = workspace_cycles(&root);
+    assert!(cycles.is_empty(), "{}", cycles.join("\n"));
+}
+
+/// Every function in `src` (stripped) with its first line and length in lines.
+fn functions(src: &str) -> Vec<(String, usize, usize)> {
+    let b: Vec<char> = src.chars().collect();
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let line_at = |i: usize| b[..i].iter().filter(|c| **c == '\n').count() + 1;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 2 < b.len() {
+        let starts_word = i == 0 || !is_ident(b[i - 1]);
+        if !(starts_word && b[i] == 'f' && b[i + 1] == 'n' && b[i + 2].is_whitespace()) {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 2;
+        while j < b.len() && b[j].is_whitespace() {
+            j += 1;
+        }
+        let name: String = b[j..].iter().take_while(|c| is_ident(**c)).collect();
+        if name.is_empty() {
+            i += 2;
+            continue;
+        }
+        // The body: the first `{` outside parentheses and brackets, unless a
+        // `;` ends a declaration first.
+        let mut depth = 0i32;
+        let mut body = None;
+        while j < b.len() {
+            match b[j] {
+                '(' | '[' => depth += 1,
+                ')' | ']' => depth -= 1,
+                ';' if depth == 0 => break,
+                '{' if depth == 0 => {
+                    body = Some(j);
+                    break;
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        let Some(open) = body else {
+            i = j;
+            continue;
+        };
+        let mut braces = 0i32;
+        let mut close = open;
+        for (k, c) in b.iter().enumerate().skip(open) {
+            match c {
+                '{' => braces += 1,
+                '}' => braces -= 1,
+                _ => {}
+            }
+            if braces == 0 {
+                close = k;
+                break;
+            }
+        }
+        out.push((name, line_at(i), line_at(close) - line_at(i) + 1));
+        i += 2;
+    }
+    out
+}
+
+fn rust_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if path.is_dir() && !hidden && entry.file_name() != "target" {
+            rust_files_under(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_function_in_the_workspace_is_longer_than_200_lines() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    rust_files_under(&root, &mut files);
+    assert!(files.len() > 50, "found only {} files", files.len());
+    let mut long = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (f, line, lines) in functions(&strip(&text)) {
+            if lines > 200 {
+                let at = file
+                    .strip_prefix(&root)
+                    .unwrap_or(&file)
+                    .display()
+                    .to_string();
+                long.push(format!("{at}:{line} fn {f}: {lines} lines"));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over 200 lines:\n{}",
+        long.join("\n")
+    );
 }
 
 #[test]
@@ -524,4 +720,23 @@ fn the_graph_reader_sees_paths_uses_reexports_and_skips_tests() {
     graph.insert(m("c"), BTreeSet::from([m("a")]));
     let cycle: Vec<String> = find_cycle(&graph).unwrap().iter().map(name).collect();
     assert_eq!(cycle, ["a", "b", "c", "a"]);
+
+    // `cli` reaching into `cmd`'s child while `cmd` reaches `cli`: no module
+    // cycle, but a cycle of the top-level modules.
+    let mut graph = BTreeMap::new();
+    graph.insert(m("cli"), BTreeSet::from([m("cmd::submit")]));
+    graph.insert(m("cmd"), BTreeSet::from([m("cli")]));
+    graph.insert(m("cmd::submit"), BTreeSet::new());
+    assert!(find_cycle(&graph).is_none());
+    let top: Vec<String> = find_cycle(&top_level(&graph))
+        .unwrap()
+        .iter()
+        .map(name)
+        .collect();
+    assert_eq!(top, ["cli", "cmd", "cli"]);
+
+    let f = functions(&strip(
+        "fn a(x: [u8; 2]) {\n\"\n\n\";\n}\ntrait T { fn b(&self); }\nfn c() {}",
+    ));
+    assert_eq!(f, [("a".to_string(), 1, 5), ("c".to_string(), 7, 1)]);
 }

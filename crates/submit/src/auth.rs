@@ -1,4 +1,5 @@
-//! API keys from the environment. Holders redact themselves in `Debug`, and
+//! API keys from the environment, and the header each provider wants them in
+//! (its row's [`AuthScheme`]). Holders redact themselves in `Debug`, and
 //! nothing here ever formats a key into a message.
 
 use std::fmt;
@@ -12,6 +13,7 @@ use preflight::Provider;
 use sha2::Sha256;
 
 use crate::error::SubmitError;
+use crate::provider::{key_hint, row, AuthScheme};
 
 /// A secret string that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -40,6 +42,10 @@ const JWT_RENEW_MARGIN_S: u64 = 300;
 pub enum Credentials {
     /// `Authorization: Bearer <key>`.
     Bearer(Secret),
+    /// `Authorization: Key <key>` (fal).
+    Key(Secret),
+    /// `x-api-key: <key>` (PiAPI).
+    XApiKey(Secret),
     /// Kling's legacy scheme: an HS256 JWT from an access key and a secret key,
     /// renewed before it expires.
     KlingJwt {
@@ -53,19 +59,11 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Credentials::Bearer(_) => f.write_str("Credentials::Bearer(<redacted>)"),
+            Credentials::Key(_) => f.write_str("Credentials::Key(<redacted>)"),
+            Credentials::XApiKey(_) => f.write_str("Credentials::XApiKey(<redacted>)"),
             Credentials::KlingJwt { .. } => f.write_str("Credentials::KlingJwt(<redacted>)"),
         }
     }
-}
-
-/// The environment variable(s) that hold a provider's key, as people read them.
-pub fn key_hint(provider: Provider) -> String {
-    let row = crate::provider::row(provider);
-    let mut hint = row.key_vars.join(" or ");
-    if let Some((access, secret)) = row.jwt_vars {
-        hint.push_str(&format!(" (or {access} and {secret})"));
-    }
-    hint
 }
 
 fn env_nonempty(name: &str) -> Option<String> {
@@ -86,9 +84,14 @@ impl Credentials {
         provider: Provider,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Credentials, SubmitError> {
-        let row = crate::provider::row(provider);
+        let row = row(provider);
         if let Some(key) = row.key_vars.iter().find_map(|v| get(v)) {
-            return Ok(Credentials::Bearer(Secret(key)));
+            let key = Secret(key);
+            return Ok(match row.auth {
+                AuthScheme::Bearer => Credentials::Bearer(key),
+                AuthScheme::Key => Credentials::Key(key),
+                AuthScheme::XApiKey => Credentials::XApiKey(key),
+            });
         }
         if let Some((access, secret)) = row.jwt_vars {
             if let (Some(a), Some(s)) = (get(access), get(secret)) {
@@ -105,31 +108,43 @@ impl Credentials {
         })
     }
 
-    /// The value of the `Authorization` header.
-    pub(crate) fn header(&self) -> String {
+    /// The header that carries the key: its name and value.
+    pub(crate) fn header(&self) -> (&'static str, String) {
         match self {
-            Credentials::Bearer(k) => format!("Bearer {}", k.expose()),
+            Credentials::Bearer(k) => ("Authorization", format!("Bearer {}", k.expose())),
+            Credentials::Key(k) => ("Authorization", format!("Key {}", k.expose())),
+            Credentials::XApiKey(k) => ("x-api-key", k.expose().to_string()),
             Credentials::KlingJwt {
                 access_key,
                 secret_key,
                 cached,
-            } => {
-                let now = now_s();
-                let mut guard = match cached.lock() {
-                    Ok(g) => g,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                if let Some((token, exp)) = guard.as_ref() {
-                    if *exp > now + JWT_RENEW_MARGIN_S {
-                        return format!("Bearer {token}");
-                    }
-                }
-                let token = kling_jwt(access_key.expose(), secret_key.expose(), now);
-                *guard = Some((token.clone(), now + JWT_LIFETIME_S));
-                format!("Bearer {token}")
-            }
+            } => (
+                "Authorization",
+                format!("Bearer {}", fresh_jwt(access_key, secret_key, cached)),
+            ),
         }
     }
+}
+
+/// The cached JWT, or a new one when less than the margin is left.
+fn fresh_jwt(
+    access_key: &Secret,
+    secret_key: &Secret,
+    cached: &Mutex<Option<(String, u64)>>,
+) -> String {
+    let now = now_s();
+    let mut guard = match cached.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some((token, exp)) = guard.as_ref() {
+        if *exp > now + JWT_RENEW_MARGIN_S {
+            return token.clone();
+        }
+    }
+    let token = kling_jwt(access_key.expose(), secret_key.expose(), now);
+    *guard = Some((token.clone(), now + JWT_LIFETIME_S));
+    token
 }
 
 fn now_s() -> u64 {
@@ -197,15 +212,15 @@ mod tests {
             secret_key: Secret::new("sk"),
             cached: Mutex::new(None),
         };
-        let a = c.header();
-        assert_eq!(a, c.header(), "a fresh token is reused");
+        let a = c.header().1;
+        assert_eq!(a, c.header().1, "a fresh token is reused");
         if let Credentials::KlingJwt { cached, .. } = &c {
             // Pretend the cached token expires in a minute.
             let mut g = cached.lock().unwrap();
             let (t, _) = g.clone().unwrap();
             *g = Some((t, now_s() + 60));
         }
-        let b = c.header();
+        let b = c.header().1;
         if let Credentials::KlingJwt { cached, .. } = &c {
             let exp = cached.lock().unwrap().as_ref().unwrap().1;
             assert!(exp >= now_s() + JWT_LIFETIME_S - 2, "renewed before expiry");
@@ -221,5 +236,21 @@ mod tests {
         assert!(err.to_string().contains("AIHUBMAX_API_KEY"));
         let env = |k: &str| (k == "KLING_ACCESS_KEY").then(|| "a".to_string());
         assert!(Credentials::from_lookup(Provider::Kling, env).is_err());
+        let env = |k: &str| {
+            matches!(k, "FAL_KEY" | "PIAPI_API_KEY" | "REPLICATE_API_TOKEN")
+                .then(|| "k1".to_string())
+        };
+        let header = |p| Credentials::from_lookup(p, env).unwrap().header();
+        assert_eq!(
+            header(Provider::Fal),
+            ("Authorization", "Key k1".to_string())
+        );
+        assert_eq!(header(Provider::Piapi), ("x-api-key", "k1".to_string()));
+        assert_eq!(
+            header(Provider::Replicate),
+            ("Authorization", "Bearer k1".to_string())
+        );
+        let err = Credentials::from_lookup(Provider::Kie, env).unwrap_err();
+        assert!(err.to_string().contains("KIE_API_KEY"));
     }
 }

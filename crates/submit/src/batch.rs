@@ -196,7 +196,7 @@ fn pair_of(f: &Fields, defaults: &Pair, base: &Path) -> Result<Pair, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::Mode;
+    use crate::task::Mode;
     use preflight::{Model, Orientation, Provider};
 
     fn defaults() -> Pair {

@@ -6,41 +6,36 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use preflight::Provider;
+use serde_json::Value;
 
 use crate::auth::Credentials;
 use crate::error::SubmitError;
-use crate::provider::{self, TaskState};
-use crate::upload::redact_link;
-
-/// Network timeouts.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpConfig {
-    pub connect_timeout: Duration,
-    /// Longest wait for any read or write on the socket.
-    pub io_timeout: Duration,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            connect_timeout: Duration::from_secs(15),
-            io_timeout: Duration::from_secs(60),
-        }
-    }
-}
+use crate::http::{agent, maybe_sent, retry_after, transport_message, HttpConfig};
+use crate::link::{redact_link, same_origin};
+use crate::provider::{self, row};
+use crate::task::{Inputs, Status, TaskHandle, TaskState};
 
 #[derive(Debug)]
 pub struct Client {
     provider: Provider,
     base_url: String,
+    /// `None`: the upload API's documented address.
+    upload_url: Option<String>,
     creds: Credentials,
     agent: ureq::Agent,
 }
 
-struct Answer {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: String,
+/// An answer of any HTTP status.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub body: String,
+}
+
+impl Answer {
+    fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
 }
 
 impl Client {
@@ -55,18 +50,20 @@ impl Client {
             .unwrap_or_else(|| provider::default_base_url(provider).to_string())
             .trim_end_matches('/')
             .to_string();
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(http.connect_timeout)
-            .timeout_read(http.io_timeout)
-            .timeout_write(http.io_timeout)
-            .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
-            .build();
         Client {
             provider,
             base_url,
+            upload_url: None,
             creds,
-            agent,
+            agent: agent(http),
         }
+    }
+
+    /// Send uploads here instead of the upload API's documented address
+    /// (`PREFLIGHT_<PROVIDER>_UPLOAD_URL`).
+    pub fn with_upload_url(mut self, url: Option<String>) -> Client {
+        self.upload_url = url.map(|u| u.trim_end_matches('/').to_string());
+        self
     }
 
     pub fn provider(&self) -> Provider {
@@ -77,43 +74,51 @@ impl Client {
         &self.base_url
     }
 
-    fn transport(&self, t: &ureq::Transport) -> SubmitError {
-        let maybe_sent = !matches!(
-            t.kind(),
-            ureq::ErrorKind::Dns
-                | ureq::ErrorKind::ConnectionFailed
-                | ureq::ErrorKind::InvalidUrl
-                | ureq::ErrorKind::UnknownScheme
-        );
-        // Result links may be signed: the URL goes into messages without its secrets.
-        let url = t.url().map(|u| redact_link(u.as_str())).unwrap_or_default();
-        let what = match t.message() {
-            Some(m) => format!("{}: {m}", t.kind()),
-            None => t.kind().to_string(),
-        };
-        SubmitError::Transport {
-            provider: self.provider,
-            message: format!("{url}: {what}"),
-            maybe_sent,
+    /// Where the provider's upload API is asked: the override, else its
+    /// documented address, else the API's base.
+    pub fn upload_base(&self) -> String {
+        match (&self.upload_url, row(self.provider).upload) {
+            (Some(u), _) => u.clone(),
+            (None, Some(api)) => api
+                .base_url
+                .map_or_else(|| self.base_url.clone(), String::from),
+            (None, None) => self.base_url.clone(),
         }
     }
 
-    fn call(&self, req: ureq::Request, body: Option<&str>) -> Result<Answer, SubmitError> {
-        let req = req.set("Authorization", &self.creds.header());
-        let result = match body {
-            Some(b) => req.set("Content-Type", "application/json").send_string(b),
-            None => req.call(),
-        };
-        let resp = match result {
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    pub(crate) fn transport(&self, t: &ureq::Transport) -> SubmitError {
+        // Result links may be signed: the URL goes into messages without its secrets.
+        let url = t.url().map(|u| redact_link(u.as_str())).unwrap_or_default();
+        SubmitError::Transport {
+            provider: self.provider,
+            message: format!("{url}: {}", transport_message(t)),
+            maybe_sent: maybe_sent(t),
+        }
+    }
+
+    /// The request with the key in the header the provider wants.
+    pub(crate) fn authorized(&self, req: ureq::Request) -> ureq::Request {
+        let (name, value) = self.creds.header();
+        req.set(name, &value)
+    }
+
+    /// Read the answer to a request sent with [`Client::authorized`],
+    /// whatever its status.
+    pub(crate) fn answer(
+        &self,
+        sent: Result<ureq::Response, ureq::Error>,
+    ) -> Result<Answer, SubmitError> {
+        let resp = match sent {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
             Err(ureq::Error::Transport(t)) => return Err(self.transport(&t)),
         };
         let status = resp.status();
-        let retry_after = resp
-            .header("Retry-After")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(&resp);
         let body = resp.into_string().map_err(|e| SubmitError::Transport {
             provider: self.provider,
             message: format!("reading the answer: {e}"),
@@ -126,47 +131,88 @@ impl Client {
         })
     }
 
-    /// Send one create request; the provider's task id on success.
-    pub fn create(&self, body: &serde_json::Value) -> Result<String, SubmitError> {
-        let url = format!("{}{}", self.base_url, provider::create_path(self.provider));
-        let a = self.call(self.agent.post(&url), Some(&body.to_string()))?;
-        if (200..300).contains(&a.status) {
+    fn get(&self, url: &str) -> Result<Answer, SubmitError> {
+        self.answer(self.authorized(self.agent.get(url)).call())
+    }
+
+    fn error(&self, a: &Answer) -> SubmitError {
+        provider::parse_error(self.provider, a.status, &a.body, a.retry_after)
+    }
+
+    /// Send one create request; the provider's task id (and addresses) on success.
+    pub fn create(&self, inputs: &Inputs, body: &Value) -> Result<TaskHandle, SubmitError> {
+        let url = format!("{}{}", self.base_url, provider::create_path(inputs));
+        let text = body.to_string();
+        let a = self.answer(
+            self.authorized(self.agent.post(&url))
+                .set("Content-Type", "application/json")
+                .send_string(&text),
+        )?;
+        if a.ok() {
             provider::parse_create(self.provider, &a.body)
         } else {
-            Err(provider::parse_error(
-                self.provider,
-                a.status,
-                &a.body,
-                a.retry_after,
-            ))
+            Err(self.error(&a))
         }
     }
 
     /// Look a task up by its id (at Kling and powertokens also by external id).
     pub fn query(&self, id: &str) -> Result<TaskState, SubmitError> {
-        let url = format!(
-            "{}{}",
-            self.base_url,
-            provider::query_path(self.provider, id)
-        );
-        let a = self.call(self.agent.get(&url), None)?;
-        let result = if (200..300).contains(&a.status) {
-            provider::parse_task(self.provider, &a.body)
-        } else {
-            Err(provider::parse_error(
-                self.provider,
-                a.status,
-                &a.body,
-                a.retry_after,
-            ))
-        };
-        result.map_err(|e| match e {
+        self.query_task(&TaskHandle::id(id))
+    }
+
+    /// An address the create answer gave, if it is on the API's own host (the
+    /// key goes nowhere else); else the row's path for the id.
+    fn address(&self, given: Option<&str>, path: Option<String>) -> Option<String> {
+        given
+            .filter(|u| same_origin(u, &self.base_url))
+            .map(String::from)
+            .or_else(|| path.map(|p| format!("{}{p}", self.base_url)))
+    }
+
+    /// Look a task up; where the status alone does not tell success from
+    /// failure (fal), ask for its result too.
+    pub fn query_task(&self, task: &TaskHandle) -> Result<TaskState, SubmitError> {
+        let not_found = |e| match e {
             SubmitError::NotFound { provider, .. } => SubmitError::NotFound {
                 provider,
-                task: id.to_string(),
+                task: task.id.clone(),
             },
             other => other,
-        })
+        };
+        let status_url = self
+            .address(
+                task.status_url.as_deref(),
+                Some(provider::query_path(self.provider, &task.id)),
+            )
+            .unwrap_or_default();
+        let a = self.get(&status_url)?;
+        if !a.ok() {
+            return Err(not_found(self.error(&a)));
+        }
+        let state = provider::parse_task(self.provider, &a.body)?;
+        let wants_result = state.status == Status::Succeeded && state.videos.is_empty();
+        let result_url = self.address(
+            task.response_url.as_deref(),
+            provider::result_path(self.provider, &task.id),
+        );
+        let mut state = match result_url.filter(|_| wants_result) {
+            Some(url) => self.result(&url)?,
+            None => state,
+        };
+        if state.task_id.is_empty() {
+            state.task_id = task.id.clone();
+        }
+        Ok(state)
+    }
+
+    /// The separate result request: its answer, whatever the status, says
+    /// how the task ended.
+    fn result(&self, url: &str) -> Result<TaskState, SubmitError> {
+        let a = self.get(url)?;
+        match provider::parse_result(self.provider, a.status, &a.body, a.retry_after) {
+            Some(state) => state,
+            None => Err(self.error(&a)),
+        }
     }
 
     /// Download a result link into `dir/name` through a temporary file in the same
@@ -182,8 +228,10 @@ impl Client {
             Ok(r) => r,
             Err(ureq::Error::Status(code @ (403 | 404 | 410), _)) => {
                 return Err(SubmitError::LinkExpired {
+                    provider: self.provider,
                     task: task.to_string(),
                     status: code,
+                    kept: row(self.provider).results_kept,
                 })
             }
             Err(ureq::Error::Status(code, r)) => {

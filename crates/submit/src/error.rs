@@ -91,8 +91,23 @@ pub enum SubmitError {
         waited: Duration,
     },
 
-    #[error("the result link has expired (HTTP {status}); query task {task} again for a fresh link (Kling keeps results 30 days, aihubmax 24 hours)")]
-    LinkExpired { task: String, status: u16 },
+    #[error("the result link of task {task} has expired (HTTP {status}; {provider} keeps results {kept}); query the task again for a fresh link")]
+    LinkExpired {
+        provider: Provider,
+        task: String,
+        status: u16,
+        kept: &'static str,
+    },
+
+    /// The result was deleted and asking again gives no new link (Replicate).
+    #[error("the result of task {task} is gone (HTTP {status}): {provider} keeps results {kept}, and it was not downloaded in time. \
+             It cannot be fetched again; only a new (paid) task gives a new result")]
+    ResultGone {
+        provider: Provider,
+        task: String,
+        status: u16,
+        kept: &'static str,
+    },
 
     #[error("downloaded {path} but it is not a readable video: {message}")]
     BadResult { path: String, message: String },
@@ -123,6 +138,33 @@ pub enum SubmitError {
 
     #[error("{path} must reach the provider as a link, and no upload store is set: give an S3 bucket or an upload command")]
     NeedsStore { path: String },
+
+    #[error("{path} is {bytes} bytes, more than {provider}'s own upload takes ({limit} bytes: {note}). \
+             No task was created: send this file through an S3 bucket or an upload command instead")]
+    UploadTooLarge {
+        provider: Provider,
+        path: String,
+        bytes: u64,
+        limit: u64,
+        note: &'static str,
+    },
+
+    #[error("could not reach {provider}'s upload API at {url} ({message}). No task was created")]
+    UploadUnreachable {
+        provider: Provider,
+        url: String,
+        message: String,
+    },
+
+    #[error(
+        "{provider}'s upload API failed {what} (HTTP {status}: {message}). No task was created"
+    )]
+    UploadFailed {
+        provider: Provider,
+        what: String,
+        status: u16,
+        message: String,
+    },
 
     #[error("{path} is not fit for {provider} as it is ({problems}); nothing was sent")]
     NeedsRepair {

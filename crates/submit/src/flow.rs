@@ -7,10 +7,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use preflight::{MediaFacts, Provider};
 use sha2::{Digest, Sha256};
 
-use crate::client::{Client, HttpConfig};
+use crate::client::Client;
 use crate::error::SubmitError;
+use crate::http::HttpConfig;
 use crate::journal::{state, Journal, TaskRecord};
-use crate::provider::{self, hex, Inputs, Status, TaskState};
+use crate::link::hex;
+use crate::provider;
+use crate::task::{Inputs, Status, TaskState};
 
 /// Intervals and limits. Tests shrink them through the environment.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +29,16 @@ pub struct Timing {
     /// Overall limit for `wait`.
     pub wait_timeout: Duration,
     pub http: HttpConfig,
+}
+
+impl Timing {
+    /// The pauses between polls of a task: `poll_min`, growing by
+    /// `poll_factor`, capped at `poll_max`.
+    pub fn poll_intervals(&self) -> impl Iterator<Item = Duration> + '_ {
+        std::iter::successors(Some(self.poll_min), |i| {
+            Some(i.mul_f64(self.poll_factor).min(self.poll_max))
+        })
+    }
 }
 
 impl Default for Timing {
@@ -200,9 +213,11 @@ fn create_for_row(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match client.create(&body) {
-            Ok(task_id) => {
-                journal.set_task(row.id, &task_id, Status::Queued.name())?;
+        match client.create(inputs, &body) {
+            Ok(task) => {
+                // Right after the answer, before anything else can fail: a
+                // killed or timed-out run then follows this same task.
+                journal.set_created(row.id, &task, Status::Queued.name())?;
                 return Ok(Submitted::Created(journal.get(row.id)?));
             }
             Err(SubmitError::RateLimited {
@@ -271,18 +286,14 @@ pub fn refresh(
     journal: &Journal,
     row: &TaskRecord,
 ) -> Result<TaskState, SubmitError> {
-    let id = match (&row.task_id, &row.external_task_id) {
-        (Some(t), _) => t.clone(),
-        (None, Some(e)) => e.clone(),
-        (None, None) => {
-            return Err(SubmitError::Unknown {
-                provider: client.provider(),
-                row: row.id,
-                why: format!("has no task id (row status `{}`)", row.status),
-            })
-        }
+    let Some(handle) = row.handle() else {
+        return Err(SubmitError::Unknown {
+            provider: client.provider(),
+            row: row.id,
+            why: format!("has no task id (row status `{}`)", row.status),
+        });
     };
-    let task = client.query(&id)?;
+    let task = client.query_task(&handle)?;
     if row.task_id.is_none() {
         record_found(journal, row, &task)?;
     } else {
@@ -304,7 +315,7 @@ pub fn wait(
     notify: Notify<'_>,
 ) -> Result<TaskState, SubmitError> {
     let start = Instant::now();
-    let mut interval = timing.poll_min;
+    let mut intervals = timing.poll_intervals();
     let mut last = String::new();
     loop {
         let row = journal.get(row.id)?;
@@ -350,9 +361,14 @@ pub fn wait(
                 waited,
             });
         }
+        let interval = intervals.next().unwrap_or(timing.poll_max);
         std::thread::sleep(interval.min(timing.wait_timeout.saturating_sub(waited)));
-        interval = interval.mul_f64(timing.poll_factor).min(timing.poll_max);
     }
+}
+
+/// Asking again gives a fresh result link (not at Replicate, which deletes results).
+fn results_refetchable(p: Provider) -> bool {
+    provider::row(p).results_refetchable
 }
 
 fn file_name(provider: Provider, task: &str) -> String {
@@ -370,7 +386,9 @@ fn file_name(provider: Provider, task: &str) -> String {
 }
 
 /// Download the first result of a finished task into `out_dir` and probe it.
-/// An expired link is re-queried once for a fresh one.
+/// An expired link is re-queried once for a fresh one, where the provider
+/// gives fresh links; where it deletes results (Replicate), the result is
+/// said to be gone.
 pub fn download(
     client: &Client,
     journal: &Journal,
@@ -385,6 +403,19 @@ pub fn download(
     })?;
     let name = file_name(client.provider(), &id);
     let path = match client.download(url, &id, out_dir, &name) {
+        Err(SubmitError::LinkExpired {
+            provider,
+            task,
+            status,
+            kept,
+        }) if !results_refetchable(provider) => {
+            return Err(SubmitError::ResultGone {
+                provider,
+                task,
+                status,
+                kept,
+            })
+        }
         Err(SubmitError::LinkExpired { .. }) => {
             let fresh = refresh(client, journal, row)?;
             match fresh.videos.first() {

@@ -9,7 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::error::SubmitError;
-use crate::provider::Inputs;
+use crate::link::{carries_secret, redact_link};
+use crate::task::{Inputs, TaskHandle};
 
 /// Row states besides the provider's own (queued, processing, succeeded, failed).
 pub mod state {
@@ -43,6 +44,10 @@ pub struct TaskRecord {
     pub base_url: String,
     pub result_url: Option<String>,
     pub result_path: Option<String>,
+    /// Where the create answer said to ask for the task's status (fal).
+    pub status_url: Option<String>,
+    /// Where the create answer said to ask for the task's result (fal).
+    pub response_url: Option<String>,
 }
 
 impl TaskRecord {
@@ -56,6 +61,20 @@ impl TaskRecord {
                 .clone()
                 .unwrap_or_else(|| "got no clear answer earlier".into()),
         }
+    }
+
+    /// How to ask the provider about this row's task: its id (the provider's,
+    /// else the external one) and the addresses the create answer gave.
+    pub fn handle(&self) -> Option<TaskHandle> {
+        let id = self
+            .task_id
+            .clone()
+            .or_else(|| self.external_task_id.clone())?;
+        Some(TaskHandle {
+            id,
+            status_url: self.status_url.clone(),
+            response_url: self.response_url.clone(),
+        })
     }
 
     /// The id to show and to query with: the provider's, else the external one.
@@ -110,7 +129,7 @@ impl std::fmt::Debug for Journal {
 
 const COLUMNS: &str = "id, key, created_at, updated_at, provider, model, mode, orientation, \
     image_sha256, image_source, video_url, external_task_id, task_id, status, message, \
-    request, base_url, result_url, result_path";
+    request, base_url, result_url, result_path, status_url, response_url";
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -140,7 +159,23 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<TaskRecord> {
         base_url: r.get(16)?,
         result_url: r.get(17)?,
         result_path: r.get(18)?,
+        status_url: r.get(19)?,
+        response_url: r.get(20)?,
     })
+}
+
+/// Journals written by an earlier version lack the newer columns.
+fn add_missing_columns(conn: &Connection, table: &str, columns: &[&str]) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let have: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(1))?
+        .collect::<Result<_, _>>()?;
+    for column in columns {
+        if !have.iter().any(|h| h == column) {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+        }
+    }
+    Ok(())
 }
 
 /// `$XDG_DATA_HOME/preflight/journal.sqlite3`, else `~/.local/share/preflight/journal.sqlite3`.
@@ -188,7 +223,9 @@ impl Journal {
                 request TEXT NOT NULL,
                 base_url TEXT NOT NULL,
                 result_url TEXT,
-                result_path TEXT
+                result_path TEXT,
+                status_url TEXT,
+                response_url TEXT
             );
             CREATE INDEX IF NOT EXISTS tasks_key ON tasks(key);
             CREATE TABLE IF NOT EXISTS prepared (
@@ -215,6 +252,8 @@ impl Journal {
             CREATE INDEX IF NOT EXISTS tasks_task_id ON tasks(task_id);",
         )
         .map_err(|e| err(&e))?;
+        add_missing_columns(&conn, "tasks", &["status_url", "response_url"])
+            .map_err(|e| err(&e))?;
         Ok(Journal {
             conn,
             path: path.to_path_buf(),
@@ -310,7 +349,7 @@ impl Journal {
                     inputs.orientation.name(),
                     inputs.image.sha256(),
                     inputs.image.source(),
-                    crate::upload::redact_link(&inputs.video_url),
+                    redact_link(&inputs.video_url),
                     external_task_id,
                     state::SENDING,
                     request,
@@ -414,6 +453,27 @@ impl Journal {
             .execute(
                 "UPDATE tasks SET task_id = ?2, status = ?3, updated_at = ?4 WHERE id = ?1",
                 params![id, task_id, status, now_ms()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.wrap(e))
+    }
+
+    /// The create's answer: the task id and, when they carry no secret, the
+    /// addresses it gave for the task.
+    pub fn set_created(&self, id: i64, task: &TaskHandle, status: &str) -> Result<(), SubmitError> {
+        let keep = |u: &Option<String>| u.clone().filter(|u| !carries_secret(u));
+        self.conn
+            .execute(
+                "UPDATE tasks SET task_id = ?2, status = ?3, status_url = ?4, response_url = ?5, \
+                 updated_at = ?6 WHERE id = ?1",
+                params![
+                    id,
+                    task.id,
+                    status,
+                    keep(&task.status_url),
+                    keep(&task.response_url),
+                    now_ms()
+                ],
             )
             .map(|_| ())
             .map_err(|e| self.wrap(e))

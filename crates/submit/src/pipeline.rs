@@ -13,25 +13,62 @@ use preflight::{FixOptions, Model, Orientation, Provider, Spec};
 use crate::client::Client;
 use crate::error::SubmitError;
 use crate::flow::{self, Notify, Submitted, Timing};
+use crate::hosted::{renew_margin, Hosted};
 use crate::journal::{state, Journal, TaskRecord, UploadRecord};
+use crate::link::{carries_secret, is_url, redact_link};
 use crate::prepare::{prepare, Policy, PrepareOptions, Prepared};
-use crate::provider::{is_url, row, ImageInput, Inputs, Mode};
-use crate::upload::{redact_link, CommandStore, Link, S3Store};
+use crate::provider::row;
+use crate::task::{ImageInput, Inputs, Mode};
+use crate::upload::{CommandStore, Link, S3Store};
 
 /// Where local files go so that providers can fetch them.
 #[derive(Debug)]
 pub enum Store {
     S3(Box<S3Store>),
     Command(CommandStore),
+    /// The provider's own file hosting (fal, Replicate, kie, PiAPI,
+    /// WaveSpeed); also what these get when no store is given.
+    Provider,
 }
 
-impl Store {
+/// The store one pair's files go to.
+enum Target<'a> {
+    S3(&'a S3Store),
+    Command(&'a CommandStore),
+    Hosted(Hosted<'a>),
+}
+
+impl Target<'_> {
     /// How the journal names it.
-    pub fn label(&self) -> String {
+    fn label(&self) -> String {
         match self {
-            Store::S3(s) => s.label().to_string(),
-            Store::Command(c) => format!("cmd:{}", c.command),
+            Target::S3(s) => s.label().to_string(),
+            Target::Command(c) => format!("cmd:{}", c.command),
+            Target::Hosted(h) => h.label(),
         }
+    }
+}
+
+/// The store for this pair: the one given, else the provider's own.
+fn target<'a>(
+    settings: &'a Settings,
+    client: &'a Client,
+    path: &Prepared,
+) -> Result<Target<'a>, SubmitError> {
+    match &settings.store {
+        Some(Store::S3(s)) => Ok(Target::S3(s)),
+        Some(Store::Command(c)) => Ok(Target::Command(c)),
+        explicit => match Hosted::of(client) {
+            Some(h) => Ok(Target::Hosted(h)),
+            None if explicit.is_some() => Err(SubmitError::Refused(format!(
+                "{} hosts no uploads of its own (fal, replicate, kie, piapi and wavespeed do): \
+                 give an S3 bucket or an upload command",
+                client.provider()
+            ))),
+            None => Err(SubmitError::NeedsStore {
+                path: path.input.display().to_string(),
+            }),
+        },
     }
 }
 
@@ -120,12 +157,6 @@ fn now_s() -> i64 {
         .unwrap_or(0)
 }
 
-/// A link is signed again when it would expire within this margin: a quarter
-/// of its life, at most an hour, so a queued task can still fetch it.
-fn renew_margin(ttl: Duration) -> i64 {
-    (ttl.as_secs() / 4).min(3600) as i64
-}
-
 /// Prepare, upload and submit one pair.
 pub fn send(
     pair: &Pair,
@@ -145,6 +176,7 @@ pub fn send(
     let video = prepared(&pair.video, &options, settings, journal, notify)?;
     let image = prepared(&pair.image, &options, settings, journal, notify)?;
     let image_as_link = settings.image_link || row(pair.provider).image_links_only;
+    let mut uploaded = 0;
     let mut inputs = inputs_for(pair, video.as_ref(), image.as_ref(), image_as_link)?;
     // A task made earlier for the same bytes and settings needs no upload.
     if !settings.again {
@@ -157,20 +189,30 @@ pub fn send(
             });
         }
     }
-    let mut uploaded = 0;
-    if let Some(p) = &video {
+    let mut uploads: Vec<&Prepared> = video.iter().collect();
+    if matches!(inputs.image, ImageInput::Link { .. }) {
+        uploads.extend(image.iter());
+    }
+    // Every file fits its store before any is sent (and before any create).
+    for p in &uploads {
+        if let Target::Hosted(h) = target(settings, client, p)? {
+            h.check_size(&p.path)?;
+        }
+    }
+    let mut links = Vec::new();
+    for p in uploads {
         let (link, sent) = settings.locks.with(&format!("upload:{}", p.sha256), || {
-            ensure_link(p, settings, journal, notify)
+            ensure_link(p, settings, client, journal, notify)
         })?;
-        inputs.video_url = link.url;
+        links.push(link.url);
         uploaded += usize::from(sent);
     }
-    if let (ImageInput::Link { url, .. }, Some(p)) = (&mut inputs.image, &image) {
-        let (link, sent) = settings.locks.with(&format!("upload:{}", p.sha256), || {
-            ensure_link(p, settings, journal, notify)
-        })?;
-        *url = link.url;
-        uploaded += usize::from(sent);
+    let mut links = links.into_iter();
+    if video.is_some() {
+        inputs.video_url = links.next().unwrap_or_default();
+    }
+    if let ImageInput::Link { url, .. } = &mut inputs.image {
+        *url = links.next().unwrap_or_default();
     }
     let submitted = flow::submit(
         client,
@@ -277,33 +319,36 @@ fn prepared(
 fn ensure_link(
     p: &Prepared,
     settings: &Settings,
+    client: &Client,
     journal: &Journal,
     notify: Notify<'_>,
 ) -> Result<(Link, bool), SubmitError> {
-    let store = settings
-        .store
-        .as_ref()
-        .ok_or_else(|| SubmitError::NeedsStore {
-            path: p.input.display().to_string(),
-        })?;
-    let previous = journal.upload(&p.sha256, &store.label())?;
+    let target = target(settings, client, p)?;
+    let label = target.label();
+    let previous = journal.upload(&p.sha256, &label)?;
     let now = now_s();
-    let margin = renew_margin(settings.link_ttl);
+    let fresh = previous.as_ref().is_some_and(|r| {
+        let life = Duration::from_secs(if r.ttl_s > 0 {
+            r.ttl_s as u64
+        } else {
+            settings.link_ttl.as_secs()
+        });
+        r.expires_at.is_none_or(|e| e > now + renew_margin(life))
+    });
     let previous = Previous {
-        fresh: previous
-            .as_ref()
-            .is_some_and(|r| r.expires_at.is_none_or(|e| e > now + margin)),
+        fresh,
         record: previous,
     };
     let upload = Upload {
         p,
-        label: store.label(),
+        label,
         now,
         journal,
     };
-    match store {
-        Store::S3(s3) => upload.s3(s3, previous, settings.link_ttl, notify),
-        Store::Command(cmd) => upload.command(cmd, previous, notify),
+    match target {
+        Target::S3(s3) => upload.s3(s3, previous, settings.link_ttl, notify),
+        Target::Command(cmd) => upload.command(cmd, previous, notify),
+        Target::Hosted(h) => upload.hosted(&h, previous, notify),
     }
 }
 
@@ -368,6 +413,42 @@ impl Upload<'_> {
         Ok((link, sent))
     }
 
+    /// Through the provider's own hosting; its link is kept for reuse when
+    /// it carries no secret.
+    fn hosted(
+        self,
+        h: &Hosted<'_>,
+        previous: Previous,
+        notify: Notify<'_>,
+    ) -> Result<(Link, bool), SubmitError> {
+        let p = self.p;
+        if let Some(r) = previous.record.filter(|_| previous.fresh) {
+            if let Some(url) = r.link {
+                let expires_at = r.expires_at;
+                return Ok((Link { url, expires_at }, false));
+            }
+        }
+        let object = h.upload(&p.path, &p.sha256)?;
+        notify(&format!(
+            "{}: uploaded {} bytes to {} as {}",
+            p.path.display(),
+            object.bytes,
+            h.provider(),
+            object.name
+        ));
+        let link = object.link;
+        self.journal.record_upload(&UploadRecord {
+            sha256: p.sha256.clone(),
+            store: self.label,
+            key: object.name,
+            signed_at: self.now,
+            ttl_s: link.expires_at.map_or(0, |e| (e - self.now).max(0)),
+            expires_at: link.expires_at,
+            link: (!carries_secret(&link.url)).then(|| link.url.clone()),
+        })?;
+        Ok((link, true))
+    }
+
     fn command(
         self,
         cmd: &CommandStore,
@@ -389,7 +470,7 @@ impl Upload<'_> {
             redact_link(&link.url)
         ));
         // A link carrying a signature is a credential: not kept.
-        let keep = redact_link(&link.url) == link.url;
+        let keep = !carries_secret(&link.url);
         self.journal.record_upload(&UploadRecord {
             sha256: p.sha256.clone(),
             store: self.label,

@@ -11,8 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::SubmitError;
 use crate::journal::{Journal, PreparedRecord};
-use crate::provider::hex;
-use crate::upload::hash_file;
+use crate::link::{hash_file, hex};
 
 /// A local input, ready to be sent.
 #[derive(Debug, Clone, PartialEq)]

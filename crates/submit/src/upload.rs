@@ -7,18 +7,19 @@
 //! bodies are reduced to their `Code` and `Message`, and URLs to their path.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rusty_s3::{Bucket, S3Action, UrlStyle};
-use sha2::{Digest, Sha256};
 
 use crate::auth::Secret;
-use crate::client::HttpConfig;
 use crate::error::SubmitError;
-use crate::provider::hex;
+use crate::http::{agent, transport_message, HttpConfig};
+use crate::link::{content_type, hash_reader, is_url, redact_link};
+// Where callers found it before `link` existed.
+pub use crate::link::hash_file;
 
 /// Longest life S3 allows a presigned link (SigV4): 7 days.
 pub const MAX_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -91,46 +92,6 @@ pub struct Link {
 impl std::fmt::Debug for Link {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Link({}, {:?})", redact_link(&self.url), self.expires_at)
-    }
-}
-
-/// A URL fit for messages and the journal: signature and token values hidden.
-pub fn redact_link(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url.to_string();
-    };
-    let parts: Vec<String> = query
-        .split('&')
-        .map(|kv| match kv.split_once('=') {
-            Some((k, _)) if is_secret_param(k) => format!("{k}=REDACTED"),
-            _ => kv.to_string(),
-        })
-        .collect();
-    format!("{base}?{}", parts.join("&"))
-}
-
-fn is_secret_param(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    [
-        "signature",
-        "security-token",
-        "token",
-        "sig",
-        "credential",
-        "key",
-    ]
-    .iter()
-    .any(|s| n.ends_with(s))
-}
-
-/// The MIME type providers expect for our outputs.
-pub fn content_type(ext: &str) -> &'static str {
-    match ext.to_ascii_lowercase().as_str() {
-        "mp4" | "m4v" => "video/mp4",
-        "mov" => "video/quicktime",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        _ => "application/octet-stream",
     }
 }
 
@@ -285,23 +246,6 @@ impl S3Store {
     }
 }
 
-fn agent(http: HttpConfig) -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout_connect(http.connect_timeout)
-        .timeout_read(http.io_timeout)
-        .timeout_write(http.io_timeout)
-        .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
-        .build()
-}
-
-/// A transport error without its URL (which may carry a signature).
-fn transport_message(t: &ureq::Transport) -> String {
-    match t.message() {
-        Some(m) => format!("{}: {m}", t.kind()),
-        None => t.kind().to_string(),
-    }
-}
-
 /// `Code: Message` from an S3 XML error; never the rest (AWS echoes the
 /// string to sign and the signature provided).
 fn s3_error_summary(body: &str) -> String {
@@ -358,7 +302,7 @@ impl CommandStore {
             .rfind(|l| !l.is_empty())
             .ok_or_else(|| fail("it printed no link".into()))?
             .to_string();
-        if !crate::provider::is_url(&url) {
+        if !is_url(&url) {
             return Err(fail(format!(
                 "its last line is not an http(s) link: `{}`",
                 redact_link(&url)
@@ -396,45 +340,9 @@ impl CommandStore {
     }
 }
 
-/// Length and SHA-256 (hex) of everything `r` yields.
-pub fn hash_reader(mut r: impl Read) -> io::Result<(u64, String)> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok((total, hex(&hasher.finalize())))
-}
-
-/// SHA-256 (hex) of a file, streamed.
-pub fn hash_file(path: &Path) -> Result<String, SubmitError> {
-    File::open(path)
-        .and_then(hash_reader)
-        .map(|(_, h)| h)
-        .map_err(|e| SubmitError::io(format!("reading {}", path.display()), e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn links_lose_their_signatures_in_messages() {
-        let u = "http://h/b/k.mp4?X-Amz-Algorithm=AWS4&X-Amz-Credential=AK%2F1&X-Amz-Signature=abc123&X-Amz-Security-Token=tok";
-        let r = redact_link(u);
-        assert!(
-            !r.contains("abc123") && !r.contains("tok") && !r.contains("AK%2F1"),
-            "{r}"
-        );
-        assert!(r.contains("X-Amz-Algorithm=AWS4"));
-        assert_eq!(redact_link("https://e.com/a.mp4"), "https://e.com/a.mp4");
-    }
 
     #[test]
     fn target_and_keys() {

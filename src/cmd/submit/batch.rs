@@ -19,8 +19,8 @@ use submit::journal::state;
 use submit::{flow, pipeline, Client, Credentials, Journal, Settings, SubmitError, Timing};
 
 use super::{journal_path, pair_from, settings_from, SubmitArgs};
-use crate::cmd::fix::{in_shard, parse_shard};
 use crate::exit;
+use crate::shard::{in_shard, parse_shard};
 
 /// One pair's outcome: a line of the summary and an entry of `--report`.
 #[derive(Serialize, Clone)]
@@ -239,11 +239,11 @@ fn clients_for(
         let Ok(pair) = &item.pair else { continue };
         clients.entry(pair.provider).or_insert_with(|| {
             let creds = Credentials::from_env(pair.provider).map_err(|e| e.to_string())?;
-            Ok(Client::new(
+            Ok(super::client_for(
                 pair.provider,
                 super::base_url_for(pair.provider, args.conn.base_url.clone()),
                 creds,
-                timing.http,
+                timing,
             ))
         });
     }

@@ -7,196 +7,20 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use clap::Args;
 use preflight::{FixOptions, MediaFacts, Provider, Spec};
 use submit::journal::{self, Journal, TaskRecord};
 use submit::pipeline;
 use submit::prepare;
-use submit::provider::base_url_env;
+use submit::provider::{base_url_env, upload_url_env};
 use submit::upload::{self, CommandStore, S3Config, S3Store};
 use submit::{
     Client, Credentials, Pair, Policy, Settings, Source, Store, SubmitError, Submitted, Timing,
 };
 
+use crate::cli::submit::{StatusArgs, SubmitArgs, TasksArgs, UploadArgs, WaitArgs};
 use crate::exit;
 
 mod batch;
-
-const ENV_HELP: &str = "Keys (read from the environment only, never printed or stored):\n  \
-    KLING_API_KEY, or KLING_ACCESS_KEY + KLING_SECRET_KEY (legacy JWT, renewed automatically)\n  \
-    POWERTOKENS_API_KEY, NOVITA_API_KEY, HIGHWAY_API_KEY, AIHUBMAX_API_KEY\n\n\
-    Other settings:\n  \
-    PREFLIGHT_<PROVIDER>_BASE_URL\n      point a provider elsewhere (a proxy, a test server), e.g. PREFLIGHT_KLING_BASE_URL\n  \
-    PREFLIGHT_UPLOAD, AWS_ENDPOINT_URL, AWS_REGION (us-east-1), AWS_ACCESS_KEY_ID,\n  \
-    AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN\n      \
-    the S3-compatible store for uploads (path-style addressing when an endpoint is given)\n  \
-    PREFLIGHT_JOURNAL\n      journal file (default $XDG_DATA_HOME/preflight/journal.sqlite3,\n      \
-    else ~/.local/share/preflight/journal.sqlite3)\n  \
-    PREFLIGHT_POLL_MIN_MS, PREFLIGHT_POLL_MAX_MS, PREFLIGHT_BACKOFF_MIN_MS, PREFLIGHT_HTTP_TIMEOUT_MS\n      \
-    polling, backoff and socket timeouts in milliseconds";
-
-pub const SUBMIT_HELP: &str = "Examples:\n  \
-    preflight submit --image photo.heic --video clip.mov \\\n    \
-    --upload s3://my-bucket/preflight --wait --out results/\n  \
-    preflight submit -p novita --mode pro --image https://cdn.example.com/photo.jpg \\\n    \
-    --video https://cdn.example.com/dance.mp4 --negative-prompt \"blur\" --keep-sound no\n  \
-    preflight submit --batch pairs.csv --jobs 3 --upload s3://my-bucket/preflight \\\n    \
-    --out results/ --report report.json\n\n\
-    Local files are probed and checked against the provider first; one that needs anything \
-    `preflight fix` would do (advisories included) is repaired with the same plan into the cache \
-    (--cache), unless --no-fix (refuse) or --force (send as is). Videos, and images for aihubmax \
-    or with --image-link, are uploaded (--upload s3://BUCKET/PREFIX, or --upload-cmd) and sent as \
-    presigned links valid --link-ttl (24h); other images go as raw base64. Objects are named by \
-    the hash of their bytes, so nothing is uploaded twice.\n\n\
-    Every step is written to the journal before the next one. The same inputs and settings \
-    again return the existing task instead of paying twice (--again pays for a new one). A create \
-    that times out or meets a server error is looked up (by external_task_id at kling/powertokens) \
-    before anything is sent again; where the provider cannot be asked, the task is marked `unknown` \
-    and never re-created blindly. A batch run again after a crash continues where it stopped.\n\n";
-
-pub const EXIT_HELP: &str =
-    "\n\nExit status: 0 done, 1 input not compliant or the provider refused \
-    or failed the task, 2 usage error, missing key or unreadable input.";
-
-#[derive(Args, Debug, Clone)]
-pub struct ConnArgs {
-    /// Send requests here instead of the provider's documented address
-    /// (also PREFLIGHT_<PROVIDER>_BASE_URL).
-    #[arg(long, value_name = "URL")]
-    pub base_url: Option<String>,
-    /// Journal file (SQLite).
-    #[arg(long, value_name = "FILE", env = "PREFLIGHT_JOURNAL")]
-    pub journal: Option<PathBuf>,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct WaitArgs {
-    /// Follow the task until it finishes, then download the result.
-    #[arg(long)]
-    pub wait: bool,
-    /// Folder for the result (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Give up waiting after this many seconds (the task goes on; resume with
-    /// `preflight status TASK --wait`).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
-    pub timeout: u64,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct UploadArgs {
-    /// Upload local inputs to this S3-compatible bucket and prefix; the provider
-    /// gets presigned links (credentials from AWS_* variables).
-    #[arg(long, value_name = "s3://BUCKET/PREFIX", env = "PREFLIGHT_UPLOAD")]
-    pub upload: Option<String>,
-    /// Upload with this command instead: it gets the file's path and prints the
-    /// link on its last line (checked before use).
-    #[arg(long, value_name = "CMD")]
-    pub upload_cmd: Option<String>,
-    /// How long presigned links stay valid: seconds, or with s, m, h, d (at most 7d).
-    #[arg(long, value_name = "DURATION", default_value = "24h")]
-    pub link_ttl: String,
-    /// Upload the image and send its link even where base64 is accepted.
-    #[arg(long)]
-    pub image_link: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct SubmitArgs {
-    /// Reference image: a local file (checked, repaired if needed) or a public URL.
-    #[arg(long, value_name = "PATH|URL", required_unless_present = "batch")]
-    pub image: Option<String>,
-    /// Reference motion video: a local file (checked, repaired if needed,
-    /// uploaded) or a public URL.
-    #[arg(long, value_name = "PATH|URL", required_unless_present = "batch")]
-    pub video: Option<String>,
-    /// Many pairs: a CSV file with a header row (image, video, and optionally
-    /// prompt, negative_prompt, orientation, mode, model, keep_sound, provider)
-    /// or JSON Lines with the same keys. Paths are relative to the file's folder.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["image", "video"])]
-    pub batch: Option<PathBuf>,
-    /// kling, powertokens, novita, highway, aihubmax.
-    #[arg(long, short = 'p', default_value = "kling", env = "PREFLIGHT_PROVIDER")]
-    pub provider: String,
-    /// kling-v3 or kling-v2-6 (not every provider sells both).
-    #[arg(long, short = 'm', default_value = "kling-v3")]
-    pub model: String,
-    /// std (cheaper) or pro (better quality).
-    #[arg(long, default_value = "std")]
-    pub mode: String,
-    /// character_orientation: follow the `image` (videos up to 10 s at Kling) or
-    /// the `video` (up to 30 s).
-    #[arg(long, short = 'o', default_value = "video")]
-    pub orientation: String,
-    /// Text prompt (at most 2500 characters).
-    #[arg(long)]
-    pub prompt: Option<String>,
-    /// What to avoid (novita and highway only; at most 2500 characters).
-    #[arg(long)]
-    pub negative_prompt: Option<String>,
-    /// Keep the reference video's sound: yes or no (provider default: yes).
-    #[arg(long, value_name = "yes|no")]
-    pub keep_sound: Option<String>,
-    #[command(flatten)]
-    pub upload: UploadArgs,
-    /// Refuse local inputs that need repair instead of repairing them.
-    #[arg(long)]
-    pub no_fix: bool,
-    /// Send local inputs as they are, unchecked.
-    #[arg(long, conflicts_with = "no_fix")]
-    pub force: bool,
-    /// Refuse (exit 1, nothing uploaded or created) when the content analysis
-    /// has any finding: no person, a small one, two people, a hidden head,
-    /// less than an upper body, a turned body; in the video a person lost,
-    /// fast motion, a moving camera; an upper-body image with a full-body
-    /// video. Needs the pose models (`bash scripts/setup.sh`); without the
-    /// flag the findings are printed when the models are installed. Single
-    /// pairs only (not --batch).
-    #[arg(long, conflicts_with = "batch")]
-    pub strict_content: bool,
-    /// Folder for repaired copies (default $XDG_CACHE_HOME/preflight, else ~/.cache/preflight).
-    #[arg(long, value_name = "DIR", env = "PREFLIGHT_CACHE")]
-    pub cache: Option<PathBuf>,
-    /// Create (and pay for) a new task even if the same one is in the journal.
-    #[arg(long)]
-    pub again: bool,
-    /// Batch: tasks in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub jobs: usize,
-    /// Batch: write every pair's outcome to this JSON file.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// Batch: take only the K-th of N parts of the list (as `fix --shard`).
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<String>,
-    #[command(flatten)]
-    pub wait: WaitArgs,
-    #[command(flatten)]
-    pub conn: ConnArgs,
-}
-
-#[derive(Args, Debug)]
-pub struct StatusArgs {
-    /// Task id, external task id, or journal row (`#3`), as `preflight tasks` shows.
-    pub task: String,
-    /// Provider, for a task that is not in the journal.
-    #[arg(long, short = 'p')]
-    pub provider: Option<String>,
-    #[command(flatten)]
-    pub wait: WaitArgs,
-    #[command(flatten)]
-    pub conn: ConnArgs,
-}
-
-#[derive(Args, Debug)]
-pub struct TasksArgs {
-    /// One JSON object per task per line.
-    #[arg(long)]
-    pub json: bool,
-    /// Journal file (SQLite).
-    #[arg(long, value_name = "FILE", env = "PREFLIGHT_JOURNAL")]
-    pub journal: Option<PathBuf>,
-}
 
 fn note(line: &str) {
     eprintln!("preflight: {line}");
@@ -215,13 +39,25 @@ fn open_journal(path: &Option<PathBuf>) -> Result<Journal> {
     Ok(Journal::open(&journal_path(path)?)?)
 }
 
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.trim().is_empty())
+}
+
 /// `--base-url`, else `PREFLIGHT_<PROVIDER>_BASE_URL`, else the documented address.
 fn base_url_for(provider: Provider, flag: Option<String>) -> Option<String> {
-    flag.or_else(|| {
-        std::env::var(base_url_env(provider))
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-    })
+    flag.or_else(|| env_nonempty(&base_url_env(provider)))
+}
+
+/// A client for `provider` with this key; its upload API where
+/// `PREFLIGHT_<PROVIDER>_UPLOAD_URL` says, else where documented.
+pub(crate) fn client_for(
+    provider: Provider,
+    base: Option<String>,
+    creds: Credentials,
+    timing: &Timing,
+) -> Client {
+    Client::new(provider, base, creds, timing.http)
+        .with_upload_url(env_nonempty(&upload_url_env(provider)))
 }
 
 /// A client for `provider`, or the exit status after saying why not (no key).
@@ -237,11 +73,11 @@ fn connect(
             return Err(code_for(&e));
         }
     };
-    Ok(Client::new(
+    Ok(client_for(
         provider,
         base_url_for(provider, base),
         creds,
-        timing.http,
+        timing,
     ))
 }
 
@@ -255,7 +91,9 @@ fn code_for(e: &SubmitError) -> i32 {
         | SubmitError::StoreRefused { .. }
         | SubmitError::StoreUnreachable { .. }
         | SubmitError::UploadCommand { .. }
-        | SubmitError::LinkCheck { .. } => exit::USAGE,
+        | SubmitError::LinkCheck { .. }
+        | SubmitError::UploadTooLarge { .. }
+        | SubmitError::UploadUnreachable { .. } => exit::USAGE,
         _ => exit::NOT_COMPLIANT,
     }
 }
@@ -275,7 +113,14 @@ fn cli_hint(e: &SubmitError) -> Option<String> {
         SubmitError::NotFound { .. } => "`preflight tasks` lists the tasks in the journal".into(),
         SubmitError::NoModelAccess { .. } => "another model: --model".into(),
         SubmitError::NeedsStore { .. } => {
-            "give --upload s3://BUCKET/PREFIX (or PREFLIGHT_UPLOAD) or --upload-cmd CMD, or pass a public URL".into()
+            "give --upload s3://BUCKET/PREFIX (or PREFLIGHT_UPLOAD) or --upload-cmd CMD, or pass a public URL \
+             (fal, replicate, kie, piapi and wavespeed host uploads themselves)".into()
+        }
+        SubmitError::UploadTooLarge { .. } => {
+            "give --upload s3://BUCKET/PREFIX (or PREFLIGHT_UPLOAD) or --upload-cmd CMD for it".into()
+        }
+        SubmitError::ResultGone { .. } => {
+            "run the same command with --again for a new (paid) task, and keep --wait --out so it is downloaded at once".into()
         }
         SubmitError::NeedsRepair { path, provider, .. } => format!(
             "drop --no-fix to repair it into the cache, or repair it yourself with `preflight fix --provider {provider} {path}`"
@@ -350,6 +195,9 @@ fn follow(
         )?;
         return Ok(exit::OK);
     }
+    // Replicate deletes results an hour after the task ends: fetched at once.
+    let download_default =
+        download_default || !submit::provider::row(client.provider()).results_refetchable;
     if wait.out.is_none() && !download_default {
         for v in &task.videos {
             writeln!(out, "result: {v}")?;
@@ -418,6 +266,9 @@ fn store_from(args: &UploadArgs, timing: &Timing) -> Result<Option<Store>> {
     let Some(target) = &args.upload else {
         return Ok(None);
     };
+    if target.trim() == "provider" {
+        return Ok(Some(Store::Provider));
+    }
     let config = S3Config::from_lookup(target, |k| {
         std::env::var(k)
             .ok()
@@ -510,6 +361,10 @@ pub fn run_submit(args: SubmitArgs) -> Result<i32> {
     };
     let row = sent.submitted.record().clone();
     announce(&mut io::stdout().lock(), pair.provider, &sent.submitted)?;
+    if let Some(path) = downloaded_earlier(&row, args.wait.out.as_deref()) {
+        println!("saved {} earlier: nothing to ask", path.display());
+        return Ok(exit::OK);
+    }
     if args.wait.wait {
         follow(&client, &journal, &row, &args.wait, true)
     } else {
@@ -519,6 +374,20 @@ pub fn run_submit(args: SubmitArgs) -> Result<i32> {
         );
         Ok(exit::OK)
     }
+}
+
+/// The result of a finished task, already in `out` (or anywhere, without
+/// `--out`): a repeated command then sends nothing at all.
+fn downloaded_earlier(row: &TaskRecord, out: Option<&std::path::Path>) -> Option<PathBuf> {
+    let path = PathBuf::from(row.result_path.as_deref()?);
+    if row.status != submit::Status::Succeeded.name() || !path.is_file() {
+        return None;
+    }
+    let same_dir = |dir: &std::path::Path| {
+        let parent = path.parent().and_then(|p| p.canonicalize().ok());
+        parent.is_some() && parent == dir.canonicalize().ok()
+    };
+    out.is_none_or(same_dir).then_some(path)
 }
 
 pub fn run_status(args: StatusArgs) -> Result<i32> {
@@ -603,15 +472,6 @@ pub fn run_tasks(args: TasksArgs) -> Result<i32> {
         )?;
     }
     Ok(exit::OK)
-}
-
-/// Used by `--help` texts in cli.rs.
-pub fn submit_after_help() -> String {
-    format!("{SUBMIT_HELP}{ENV_HELP}{EXIT_HELP}")
-}
-
-pub fn env_after_help() -> String {
-    format!("{ENV_HELP}{EXIT_HELP}")
 }
 
 #[cfg(test)]

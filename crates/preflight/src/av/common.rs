@@ -114,40 +114,6 @@ pub(super) fn read_packet(
     }
 }
 
-/// Most corrupt packets a decode tolerates: none. A clip with broken packets
-/// would be uploaded with smeared or grey frames the provider still bills; the
-/// user is told where the damage starts instead.
-pub(super) struct DamageCount {
-    pub count: u64,
-    pub first_us: Option<i64>,
-}
-
-impl DamageCount {
-    pub fn new() -> Self {
-        DamageCount {
-            count: 0,
-            first_us: None,
-        }
-    }
-
-    pub fn note(&mut self, at_us: i64) {
-        self.count += 1;
-        self.first_us.get_or_insert(at_us);
-    }
-
-    pub fn check(&self) -> Result<(), FixError> {
-        match self.first_us {
-            None => Ok(()),
-            Some(at) => Err(video_error(format!(
-                "{} packet{} could not be decoded, starting at {:.2} s: the file is damaged",
-                self.count,
-                if self.count == 1 { "" } else { "s" },
-                at.max(0) as f64 / 1e6
-            ))),
-        }
-    }
-}
-
 /// Whether a decoder error means damaged data (counted) rather than a state
 /// the loop handles (`EAGAIN`, end of stream).
 pub(super) fn is_damage(e: &ff::Error) -> bool {

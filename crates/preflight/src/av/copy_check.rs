@@ -9,8 +9,9 @@ use std::path::Path;
 use ffmpeg_next as ff;
 
 use super::common::{
-    is_damage, open_video, read_packet, to_us, video_decoder, video_error, DamageCount, FrameBudget,
+    is_damage, open_video, read_packet, to_us, video_decoder, video_error, FrameBudget,
 };
+use super::damage::{frame_is_damaged, PictureDamage};
 use crate::error::FixError;
 use crate::limits::DecodeLimits;
 
@@ -37,7 +38,7 @@ pub(super) fn check_tail_decodes(path: &Path, limits: &DecodeLimits) -> Result<(
     }
     let mut tally = TailTally {
         budget: FrameBudget::new(limits),
-        damage: DamageCount::new(),
+        damage: PictureDamage::default(),
         frames: 0,
         key_pts,
         tb,
@@ -49,7 +50,7 @@ pub(super) fn check_tail_decodes(path: &Path, limits: &DecodeLimits) -> Result<(
         }
         if let Err(e) = decoder.send_packet(packet) {
             if is_damage(&e) {
-                tally.damage.note(at_us);
+                tally.damage.reject(at_us);
             }
         }
         tally.drain(&mut decoder, at_us)?;
@@ -96,7 +97,9 @@ fn last_gop(
 
 struct TailTally {
     budget: FrameBudget,
-    damage: DamageCount,
+    /// Packets rejected and frames flagged, all counted as rejected: any of
+    /// them means the cut harmed the copy.
+    damage: PictureDamage,
     /// Clean frames shown from the keyframe on.
     frames: u64,
     key_pts: i64,
@@ -111,7 +114,7 @@ impl TailTally {
                 Ok(()) => {}
                 Err(e) if is_damage(&e) => {
                     // Noted; a decoder that keeps failing must not spin.
-                    self.damage.note(at_us);
+                    self.damage.reject(at_us);
                     return Ok(());
                 }
                 Err(_) => return Ok(()),
@@ -121,10 +124,8 @@ impl TailTally {
             if ts.is_some_and(|t| t < self.key_pts) {
                 continue;
             }
-            // SAFETY: a plain field of the frame the decoder just filled.
-            let errors = unsafe { (*frame.as_ptr()).decode_error_flags };
-            if frame.is_corrupt() || errors != 0 {
-                self.damage.note(ts.map_or(at_us, |t| to_us(t, self.tb)));
+            if frame_is_damaged(&frame) {
+                self.damage.reject(ts.map_or(at_us, |t| to_us(t, self.tb)));
             } else {
                 self.frames += 1;
             }
@@ -212,7 +213,7 @@ mod tests {
         let cut = spoiled(&clip, "dropped.mp4", "noise=drop=eq(n\\,91)");
         let err = check_tail_decodes(&cut, &DecodeLimits::default())
             .expect_err("frames without their reference must not pass");
-        assert!(err.to_string().contains("could not be decoded"), "{err}");
+        assert!(err.to_string().contains("the picture is damaged"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! - `sample`: frames at chosen times as small upright RGB pictures (the
 //!   content analysis);
 //! - `scenes`: a low-resolution decode that finds hard cuts and leading black or
-//!   frozen frames (`--segment auto`, `check --deep`).
+//!   frozen frames (`--segment auto`, `check --deep`);
+//! - `damage`, `sound`: what a decode does with damaged data (a damaged
+//!   picture is refused, damaged sound becomes silence).
 //!
 //! Each file's whole pipeline (demux → decode → filter → encode → mux) runs on
 //! the calling thread; FFmpeg's own codec threads are the only others.
@@ -17,11 +19,13 @@
 mod common;
 mod conform;
 mod copy_check;
+mod damage;
 mod encode;
 mod probe;
 mod remux;
 mod sample;
 mod scenes;
+mod sound;
 
 use std::sync::Once;
 

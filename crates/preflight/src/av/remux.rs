@@ -17,10 +17,12 @@ use std::path::Path;
 use ffmpeg_next as ff;
 
 use super::common::{
-    audio_stream, from_us, open_input, read_packet, to_us, video_error, video_stream, DamageCount,
+    audio_stream, from_us, open_input, read_packet, to_us, video_error, video_stream,
 };
 use super::encode::{open_aac, samples_for, AudioEncoder, AudioInput};
+use super::sound::SoundDecoder;
 use crate::error::FixError;
+use crate::facts::Damage;
 
 /// What the copy does with the sound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,12 +68,18 @@ struct CopySpan {
 /// the video ends at the latest frame that keeps it within `max_us` and the
 /// sound is cut to the video's length; a cut that keeps less than `min_us` is
 /// refused (`NoKeyframe`).
+///
+/// Returns the damage found in the sound, from the output's start: replaced
+/// with silence when the sound is encoded; when it is copied, the copied
+/// packets are decoded on the side (sound decodes far faster than it is
+/// read) and the damage is only reported, for the caller to encode the sound
+/// instead.
 pub(super) fn remux(
     input: &Path,
     audio: RemuxAudio,
     cut: Option<(u64, u64)>,
     output: &Path,
-) -> Result<(), RemuxError> {
+) -> Result<Damage, RemuxError> {
     let span = {
         let mut ictx = open_input(input)?;
         let v_index = video_stream(&ictx)?;
@@ -93,24 +101,9 @@ pub(super) fn remux(
     let mut octx = ff::format::output_as(&output, "mp4")
         .map_err(|e| video_error(format!("cannot create the output: {e}")))?;
     let copied = add_copied_streams(&ictx, &mut octx, [Some(v_index), copy_audio])?;
-    let mut sound = match (a_index, audio) {
-        (
-            Some(index),
-            RemuxAudio::Aac {
-                bitrate,
-                sample_rate,
-            },
-        ) => Some(SoundEncode::open(
-            &ictx,
-            index,
-            &mut octx,
-            bitrate,
-            sample_rate,
-        )?),
-        _ => None,
-    };
+    let mut side = SoundSide::open(&ictx, a_index, audio, origin_us, &mut octx)?;
     let out_tbs = write_header(&mut octx, copied.count)?;
-    if let Some(s) = sound.as_mut() {
+    if let Some(s) = side.encode.as_mut() {
         // The muxer may change the time base it was given.
         s.encoder.read_time_base(&octx);
     }
@@ -121,15 +114,9 @@ pub(super) fn remux(
     let mut last_us = 0i64;
     while read_packet(&mut ictx, &mut packet, last_us)? {
         let index = packet.stream();
-        if let Some(s) = sound.as_mut().filter(|_| Some(index) == a_index) {
+        if let Some(s) = side.encode.as_mut().filter(|_| Some(index) == a_index) {
             if !audio_done {
-                audio_done = s.feed(
-                    &packet,
-                    origin_us,
-                    span.video_end_us,
-                    video.end_us,
-                    &mut octx,
-                )?;
+                audio_done = s.feed(&packet, span.video_end_us, video.end_us, &mut octx)?;
             }
             if video.done && audio_done {
                 break;
@@ -162,6 +149,10 @@ pub(super) fn remux(
         if !keep {
             continue;
         }
+        if let Some(check) = side.check.as_mut().filter(|_| index != v_index) {
+            check.send(&packet);
+            check.drain()?;
+        }
         write_shifted(
             &mut packet,
             origin_us,
@@ -174,12 +165,10 @@ pub(super) fn remux(
     if video.kept == 0 {
         return Err(video_error("the video stream has no frames").into());
     }
-    if let Some(s) = sound.as_mut() {
-        s.finish(span.video_end_us.unwrap_or(video.end_us), &mut octx)?;
-    }
+    let damage = side.finish(span.video_end_us.unwrap_or(video.end_us), &mut octx)?;
     octx.write_trailer()
         .map_err(|e| video_error(format!("cannot finish the MP4: {e}")))?;
-    Ok(())
+    Ok(damage)
 }
 
 /// The input streams copied into the output, and where each one went.
@@ -427,30 +416,88 @@ fn find_span(
     })
 }
 
+/// The copy's sound: encoded (`encode`), or copied and checked on the side
+/// (`check`), or neither.
+struct SoundSide {
+    encode: Option<SoundEncode>,
+    check: Option<SoundDecoder>,
+}
+
+impl SoundSide {
+    /// The sound of stream `a_index` as `audio` says, timed from the video's
+    /// first keyframe at `origin_us`; an AAC stream is added to `octx` when
+    /// it is encoded.
+    fn open(
+        ictx: &ff::format::context::Input,
+        a_index: Option<usize>,
+        audio: RemuxAudio,
+        origin_us: i64,
+        octx: &mut ff::format::context::Output,
+    ) -> Result<Self, FixError> {
+        let Some(index) = a_index else {
+            return Ok(SoundSide {
+                encode: None,
+                check: None,
+            });
+        };
+        let (encode, check) = match audio {
+            RemuxAudio::None => (None, None),
+            RemuxAudio::Aac {
+                bitrate,
+                sample_rate,
+            } => {
+                let rate = (bitrate, sample_rate);
+                let s = SoundEncode::open(ictx, index, origin_us, octx, rate)?;
+                (Some(s), None)
+            }
+            // A decoder FFmpeg lacks checks nothing.
+            RemuxAudio::Copy => (None, SoundDecoder::open(ictx, index, origin_us, 0).ok()),
+        };
+        Ok(SoundSide { encode, check })
+    }
+
+    /// Ends the sound (encoded up to `video_us`) and returns its damage.
+    fn finish(
+        &mut self,
+        video_us: i64,
+        octx: &mut ff::format::context::Output,
+    ) -> Result<Damage, FixError> {
+        if let Some(s) = self.encode.as_mut() {
+            s.finish(video_us, octx)?;
+            return Ok(s.input.damage().clone());
+        }
+        if let Some(check) = self.check.as_mut() {
+            check.send_eof();
+            check.drain()?;
+            return Ok(check.damage.clone());
+        }
+        Ok(Damage::default())
+    }
+}
+
 /// Sound that MP4 cannot carry, decoded and encoded as AAC while the video is
 /// copied: cut or padded with silence to the video's length, as a re-encode
 /// does.
 struct SoundEncode {
     input: AudioInput,
     encoder: AudioEncoder,
-    damage: DamageCount,
 }
 
 impl SoundEncode {
+    /// The sound of stream `index`, timed from the video's first keyframe
+    /// at `origin_us`, encoded to AAC at `(bitrate, sample_rate)`.
     fn open(
         ictx: &ff::format::context::Input,
         index: usize,
+        origin_us: i64,
         octx: &mut ff::format::context::Output,
-        bitrate: u64,
-        sample_rate: u32,
+        (bitrate, sample_rate): (u64, u32),
     ) -> Result<Self, FixError> {
-        let input = AudioInput::new(ictx, index)?;
+        // Times in the input are from the container's start, which the
+        // origin already includes: the window starts at the origin.
+        let input = AudioInput::new(ictx, index, origin_us, 0)?;
         let encoder = open_aac(octx, input.channels, bitrate, sample_rate)?;
-        Ok(SoundEncode {
-            input,
-            encoder,
-            damage: DamageCount::new(),
-        })
+        Ok(SoundEncode { input, encoder })
     }
 
     /// Decodes one packet and encodes what fits in the video copied so far.
@@ -458,14 +505,11 @@ impl SoundEncode {
     fn feed(
         &mut self,
         packet: &ff::Packet,
-        origin_us: i64,
         cut_us: Option<i64>,
         video_us: i64,
         octx: &mut ff::format::context::Output,
     ) -> Result<bool, FixError> {
-        let done = self
-            .input
-            .feed(packet, origin_us, 0, cut_us, &mut self.damage)?;
+        let done = self.input.feed(packet, cut_us)?;
         self.input.pull()?;
         let rate = self.encoder.rate;
         let video_samples = samples_for(video_us.max(0) as u64, 1_000_000, rate);
@@ -479,8 +523,7 @@ impl SoundEncode {
         video_us: i64,
         octx: &mut ff::format::context::Output,
     ) -> Result<(), FixError> {
-        self.input.finish(&mut self.damage)?;
-        self.damage.check()?;
+        self.input.finish()?;
         let total = samples_for(video_us.max(0) as u64, 1_000_000, self.encoder.rate);
         self.encoder.finish(total, &mut self.input, octx)
     }

@@ -10,8 +10,9 @@ use ffmpeg_next as ff;
 
 use super::common::{
     is_damage, open_video, read_packet, start_time_us, to_us, video_decoder, video_error,
-    DamageCount, FrameBudget,
+    FrameBudget,
 };
+use super::damage::PictureDamage;
 use crate::error::FixError;
 use crate::limits::DecodeLimits;
 
@@ -53,26 +54,26 @@ pub fn sample_frames(
     let mut decoder = video_decoder(&ictx, v_index, 0, limits)?;
     let mut picker = FramePicker::new(times_us, origin_us, tb, rotation, max_side);
     let mut budget = FrameBudget::new(limits);
-    let mut damage = DamageCount::new();
+    // Packets the decoder refuses fail the file, as in every other decode:
+    // the analysis would look at smeared frames.
+    let mut damage = PictureDamage::default();
     let mut packet = ff::Packet::empty();
     let mut frame = ff::frame::Video::empty();
     let mut last_us = 0;
     let mut drain = |decoder: &mut ff::decoder::Video,
                      picker: &mut FramePicker,
-                     damage: &mut DamageCount,
+                     damage: &mut PictureDamage,
                      at_us: i64|
      -> Result<(), FixError> {
         loop {
             match decoder.receive_frame(&mut frame) {
                 Ok(()) => {
                     budget.take(&frame)?;
-                    if frame.is_corrupt() {
-                        damage.note(at_us);
-                    }
+                    damage.frame(&frame, at_us);
                     picker.offer(&frame)?;
                 }
                 Err(e) if is_damage(&e) => {
-                    damage.note(at_us);
+                    damage.reject(at_us);
                     return Ok(());
                 }
                 Err(_) => return Ok(()),
@@ -86,9 +87,10 @@ pub fn sample_frames(
         if let Some(t) = packet.pts().or(packet.dts()) {
             last_us = to_us(t, tb) - origin_us;
         }
+        damage.packet(last_us, packet.is_key());
         if let Err(e) = decoder.send_packet(&packet) {
             if is_damage(&e) {
-                damage.note(last_us);
+                damage.reject(last_us);
                 continue;
             }
         }

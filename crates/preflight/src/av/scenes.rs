@@ -8,10 +8,12 @@ use ff::software::scaling::{Context as Scaler, Flags};
 use ffmpeg_next as ff;
 
 use super::common::{
-    is_damage, open_video, read_packet, start_time_us, to_us, video_decoder, video_error,
-    DamageCount, FrameBudget,
+    audio_stream, is_damage, open_video, read_packet, start_time_us, to_us, video_decoder,
+    video_error, FrameBudget,
 };
+use super::damage::{InFlight, PictureDamage};
 use super::sample::FramePicker;
+use super::sound::SoundDecoder;
 use crate::error::FixError;
 use crate::facts::Scenes;
 use crate::limits::DecodeLimits;
@@ -29,7 +31,8 @@ const BLACK_LUMA: f64 = 18.0;
 const FROZEN_DIFF: f64 = 0.6;
 
 /// Decodes the video stream of `path`, up to the scan limits, and finds its
-/// cuts. `threads`: decoder threads (0: FFmpeg decides).
+/// cuts, and the sound alongside for damage (`check --deep`). `threads`:
+/// decoder threads (0: FFmpeg decides).
 pub fn detect_scenes(
     path: &Path,
     threads: usize,
@@ -58,7 +61,8 @@ pub(crate) fn detect_scenes_and_sample(
 /// As `detect_scenes`, for choosing a window of at most `max_us`: the scan
 /// stops once a cut-free stretch of `max_us` has been seen (after any leading
 /// black or frozen frames), since no later stretch can beat it (among equals
-/// the earliest wins). `duration_us` is then where the scan stopped.
+/// the earliest wins). `duration_us` is then where the scan stopped. The
+/// sound is not decoded: the window does not depend on it.
 pub(crate) fn scan_for_window(
     path: &Path,
     threads: usize,
@@ -79,26 +83,36 @@ fn scan(
     let origin_us = start_time_us(&ictx);
     let mut decoder = video_decoder(&ictx, v_index, threads, limits)?;
     skip_deblocking(&mut decoder);
+    // The sound for `check --deep` only; one FFmpeg cannot decode is not
+    // checked.
+    let a_index = audio_stream(&ictx).filter(|_| window_max_us.is_none());
+    let mut sound = a_index.and_then(|i| SoundDecoder::open(&ictx, i, origin_us, 0).ok());
     let mut state = Scan::new(origin_us, tb, limits);
     state.window_max_us = window_max_us;
-    let mut damage = DamageCount::new();
+    state.in_flight = Some(InFlight::new(&decoder));
     let mut packet = ff::Packet::empty();
     let mut frame = ff::frame::Video::empty();
     let mut last_us = 0;
     while read_packet(&mut ictx, &mut packet, last_us)? {
         if packet.stream() != v_index {
+            if let Some(s) = sound.as_mut().filter(|_| Some(packet.stream()) == a_index) {
+                s.send(&packet);
+                s.drain()?;
+            }
             continue;
         }
         if let Some(t) = packet.pts().or(packet.dts()) {
             last_us = to_us(t, tb) - origin_us;
         }
+        state.picture.packet(last_us, packet.is_key());
+        state.sent(last_us);
         if let Err(e) = decoder.send_packet(&packet) {
             if is_damage(&e) {
-                damage.note(last_us);
+                state.rejected(last_us);
                 continue;
             }
         }
-        state.drain(&mut decoder, &mut frame, &mut damage, last_us, &mut picker)?;
+        state.drain(&mut decoder, &mut frame, last_us, &mut picker)?;
         if state.done() {
             break;
         }
@@ -106,13 +120,20 @@ fn scan(
     if !state.done() {
         // Flush: the decoder holds reordered frames until end of stream.
         let _ = decoder.send_eof();
-        state.drain(&mut decoder, &mut frame, &mut damage, last_us, &mut picker)?;
+        state.drain(&mut decoder, &mut frame, last_us, &mut picker)?;
+        if let Some(s) = sound.as_mut() {
+            s.send_eof();
+            s.drain()?;
+        }
     }
-    damage.check()?;
     if state.frames == 0 {
         return Err(video_error("the video stream has no decodable frames"));
     }
-    Ok(state.finish())
+    let sound_damage = sound.map(|s| s.damage).unwrap_or_default();
+    Ok(Scenes {
+        sound_damage,
+        ..state.finish()
+    })
 }
 
 /// Watches the frames of an encode that keeps the start of the file for
@@ -168,6 +189,10 @@ fn skip_deblocking(decoder: &mut ff::decoder::Video) {
 
 struct Scan {
     budget: FrameBudget,
+    /// Rejected packets and concealed frames.
+    picture: PictureDamage,
+    /// The packets in the decoder (not when riding along an encode).
+    in_flight: Option<InFlight>,
     stopped_early: bool,
     /// `--segment auto`: the window's maximum, to stop once it is decided.
     window_max_us: Option<u64>,
@@ -191,6 +216,8 @@ impl Scan {
     fn new(origin_us: i64, tb: ff::Rational, limits: &DecodeLimits) -> Scan {
         Scan {
             budget: FrameBudget::new(limits),
+            picture: PictureDamage::default(),
+            in_flight: None,
             stopped_early: false,
             window_max_us: None,
             decided: false,
@@ -210,24 +237,41 @@ impl Scan {
         }
     }
 
+    /// A video packet at `at_us` goes to the decoder.
+    fn sent(&mut self, at_us: i64) {
+        if let Some(q) = self.in_flight.as_mut() {
+            q.sent(at_us);
+        }
+    }
+
+    /// The decoder refused a packet (the one it is about, placed by the
+    /// packets in flight; `at_us` is the latest one sent).
+    fn rejected(&mut self, at_us: i64) {
+        let at = self.in_flight.as_mut().and_then(InFlight::result);
+        self.picture.reject(at.unwrap_or(at_us));
+    }
+
     fn drain(
         &mut self,
         decoder: &mut ff::decoder::Video,
         frame: &mut ff::frame::Video,
-        damage: &mut DamageCount,
         at_us: i64,
         picker: &mut Option<&mut FramePicker>,
     ) -> Result<(), FixError> {
         loop {
             match decoder.receive_frame(frame) {
                 Ok(()) => {
+                    if let Some(q) = self.in_flight.as_mut() {
+                        q.result();
+                    }
                     if self.done() {
                         // Frames the decoder still held past the limit.
                         continue;
                     }
-                    if frame.is_corrupt() {
-                        damage.note(at_us);
-                    }
+                    let shown_us = frame
+                        .timestamp()
+                        .map_or(at_us, |ts| to_us(ts, self.tb) - self.origin_us);
+                    self.picture.frame(frame, shown_us);
                     self.frame(frame)?;
                     if let Some(p) = picker.as_deref_mut() {
                         p.offer(frame)?;
@@ -235,7 +279,7 @@ impl Scan {
                 }
                 Err(e) if is_damage(&e) => {
                     // Noted; a decoder that keeps failing must not spin.
-                    damage.note(at_us);
+                    self.rejected(at_us);
                     return Ok(());
                 }
                 Err(_) => return Ok(()),
@@ -323,18 +367,22 @@ impl Scan {
         Ok(())
     }
 
-    /// Whether the stretch since the last cut (or since the motion began) is
-    /// already as long as the window may be.
+    /// Whether the stretch since the last cut or damaged picture (or since
+    /// the motion began) is already as long as the window may be.
     fn window_decided(&self, t_us: u64) -> bool {
         let (Some(max_us), Some(content)) = (self.window_max_us, self.content_start) else {
             return false;
         };
+        if self.picture.open() {
+            return false;
+        }
         let from = self
             .cuts
             .last()
             .copied()
-            .filter(|&c| c > content)
-            .unwrap_or(content);
+            .into_iter()
+            .chain(self.picture.rejected.last_us())
+            .fold(content, u64::max);
         t_us + self.frame_us >= from + max_us
     }
 
@@ -350,6 +398,9 @@ impl Scan {
             duration_us: self.last_us + self.frame_us,
             frames: self.frames,
             stopped_early: self.stopped_early,
+            picture_damage: self.picture.rejected,
+            concealed: self.picture.concealed,
+            sound_damage: Default::default(),
         }
     }
 }

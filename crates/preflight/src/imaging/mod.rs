@@ -264,55 +264,6 @@ pub(crate) fn render_to_memory(
     Ok((rendered.bytes, after))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use image::metadata::Orientation;
-    use image::{DynamicImage, RgbImage};
-
-    #[test]
-    fn orient_matches_the_image_crate_for_all_eight() {
-        let (w, h) = (5u32, 3u32);
-        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]));
-        for exif in 1..=8u8 {
-            let mut reference = DynamicImage::ImageRgb8(img.clone());
-            reference.apply_orientation(Orientation::from_exif(exif).unwrap());
-            let ours = Raster {
-                width: w,
-                height: h,
-                channels: 3,
-                data: img.as_raw().clone(),
-                icc: None,
-            }
-            .orient(exif);
-            assert_eq!(
-                (ours.width, ours.height),
-                (reference.width(), reference.height())
-            );
-            assert_eq!(
-                ours.data,
-                reference.to_rgb8().into_raw(),
-                "orientation {exif}"
-            );
-        }
-    }
-
-    #[test]
-    fn flatten_and_drop_alpha() {
-        let r = Raster {
-            width: 2,
-            height: 1,
-            channels: 4,
-            data: vec![10, 20, 30, 255, 200, 0, 0, 0],
-            icc: None,
-        };
-        assert!(r.has_transparency());
-        let flat = r.flatten([255, 255, 255]);
-        assert_eq!(flat.channels, 3);
-        assert_eq!(flat.data, vec![10, 20, 30, 255, 255, 255]);
-    }
-}
-
 /// The picture at `path` upright, as 8-bit RGB no larger than `max_side` on
 /// its long side (scaled down with Lanczos3 when larger; alpha dropped): the
 /// working copy the pose models look at. Also returns the full upright size.
@@ -400,5 +351,54 @@ pub(crate) fn crop_picture(
         Ok((encode::jpeg(&to_rgb(cut), 95, false)?, "jpg"))
     } else {
         Ok((encode::png(&cut, false)?, "png"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::metadata::Orientation;
+    use image::{DynamicImage, RgbImage};
+
+    #[test]
+    fn orient_matches_the_image_crate_for_all_eight() {
+        let (w, h) = (5u32, 3u32);
+        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        for exif in 1..=8u8 {
+            let mut reference = DynamicImage::ImageRgb8(img.clone());
+            reference.apply_orientation(Orientation::from_exif(exif).unwrap());
+            let ours = Raster {
+                width: w,
+                height: h,
+                channels: 3,
+                data: img.as_raw().clone(),
+                icc: None,
+            }
+            .orient(exif);
+            assert_eq!(
+                (ours.width, ours.height),
+                (reference.width(), reference.height())
+            );
+            assert_eq!(
+                ours.data,
+                reference.to_rgb8().into_raw(),
+                "orientation {exif}"
+            );
+        }
+    }
+
+    #[test]
+    fn flatten_and_drop_alpha() {
+        let r = Raster {
+            width: 2,
+            height: 1,
+            channels: 4,
+            data: vec![10, 20, 30, 255, 200, 0, 0, 0],
+            icc: None,
+        };
+        assert!(r.has_transparency());
+        let flat = r.flatten([255, 255, 255]);
+        assert_eq!(flat.channels, 3);
+        assert_eq!(flat.data, vec![10, 20, 30, 255, 255, 255]);
     }
 }

@@ -45,6 +45,12 @@ pub struct Step<Op> {
     /// The rule this step makes hold: a violation such as `image.width.min`,
     /// an advisory such as `video.codec.h264`, or a user option.
     pub rule: Rule,
+    /// Broken rules that hold after this step as a side effect (padding to
+    /// the aspect window also lifts a short side to the minimum; the rounding
+    /// of a scale can bring an aspect just outside the window into it). With
+    /// `rule`, every violation of the report is answered by some step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Rule>,
     /// Why, in one sentence for people.
     pub reason: String,
 }
@@ -210,6 +216,15 @@ impl Default for FixOptions {
             limits: DecodeLimits::default(),
         }
     }
+}
+
+/// Cases per property: the test's own count, or `PROPTEST_CASES` when set, or
+/// the count times `PREFLIGHT_PROPTEST_FACTOR` (what `scripts/proptest-hunt.sh`
+/// raises for its long random runs; CI runs the test's own count).
+#[cfg(test)]
+pub(crate) fn proptest_cases(default: u32) -> u32 {
+    let var = |name: &str| std::env::var(name).ok()?.parse::<u32>().ok();
+    var("PROPTEST_CASES").unwrap_or_else(|| default * var("PREFLIGHT_PROPTEST_FACTOR").unwrap_or(1))
 }
 
 #[cfg(test)]

@@ -268,6 +268,6 @@ mod tests {
             data: vec![0; 1200],
         };
         f.text(0, 0, "OK", 1, WHITE);
-        assert!(f.data.iter().any(|&v| v == 255));
+        assert!(f.data.contains(&255));
     }
 }

@@ -218,7 +218,7 @@ fn load_plan(path: &Path, side: usize) -> Result<Plan, ContentError> {
     };
     let model = tract_tflite::tflite().model_for_path(path).map_err(fail)?;
     let model = model
-        .with_input_fact(0, f32::fact([1, side, side, 3]).into())
+        .with_input_fact(0, f32::fact([1, side, side, 3]))
         .map_err(fail)?;
     model
         .into_optimized()

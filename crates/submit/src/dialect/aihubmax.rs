@@ -6,19 +6,21 @@ use serde_json::{json, Map, Value};
 
 use super::{
     by_http_status, downgrade_if_empty, id_at, links_at, progress_at, protocol, status_of, str_at,
-    yes_no, Dialect, ErrorAnswer,
+    yes_no, Answer, Dialect,
 };
 use crate::error::SubmitError;
-use crate::provider::{Inputs, Status, TaskState};
+use crate::task::{Inputs, Status, TaskHandle, TaskState};
 
 pub const DIALECT: Dialect = Dialect {
     name: "aihubmax",
     negative_prompt: false,
+    keep_sound: true,
     wire_model,
     body,
     parse_create,
     parse_task,
     parse_error,
+    parse_result: None,
 };
 
 fn wire_model(inputs: &Inputs) -> String {
@@ -44,9 +46,10 @@ fn body(inputs: &Inputs, image: &str, _external_task_id: Option<&str>) -> Map<St
     m
 }
 
-fn parse_create(provider: Provider, v: &Value) -> Result<String, SubmitError> {
+fn parse_create(provider: Provider, v: &Value) -> Result<TaskHandle, SubmitError> {
     id_at(v, "/id")
         .or_else(|| id_at(v, "/task_id"))
+        .map(TaskHandle::id)
         .ok_or_else(|| protocol(provider, "no id"))
 }
 
@@ -77,7 +80,7 @@ fn parse_task(provider: Provider, v: &Value) -> Result<TaskState, SubmitError> {
     })
 }
 
-fn parse_error(a: &ErrorAnswer<'_>) -> SubmitError {
+fn parse_error(a: &Answer<'_>) -> SubmitError {
     let provider = a.provider;
     let message = str_at(a.json, "/error/message")
         .map(String::from)

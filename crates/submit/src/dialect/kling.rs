@@ -6,19 +6,21 @@ use serde_json::{json, Map, Value};
 
 use super::{
     by_http_status, downgrade_if_empty, id_at, links_at, protocol, status_of, str_at, yes_no,
-    Dialect, ErrorAnswer,
+    Answer, Dialect,
 };
 use crate::error::SubmitError;
-use crate::provider::{Inputs, TaskState};
+use crate::task::{Inputs, TaskHandle, TaskState};
 
 pub const DIALECT: Dialect = Dialect {
     name: "kling",
     negative_prompt: false,
+    keep_sound: true,
     wire_model,
     body,
     parse_create,
     parse_task,
     parse_error,
+    parse_result: None,
 };
 
 fn wire_model(inputs: &Inputs) -> String {
@@ -51,7 +53,7 @@ fn body(inputs: &Inputs, image: &str, external_task_id: Option<&str>) -> Map<Str
 fn envelope_ok(provider: Provider, v: &Value) -> Result<(), SubmitError> {
     match v.get("code").and_then(Value::as_i64) {
         Some(0) => Ok(()),
-        Some(_) => Err(parse_error(&ErrorAnswer {
+        Some(_) => Err(parse_error(&Answer {
             provider,
             http: 200,
             json: v,
@@ -62,9 +64,11 @@ fn envelope_ok(provider: Provider, v: &Value) -> Result<(), SubmitError> {
     }
 }
 
-fn parse_create(provider: Provider, v: &Value) -> Result<String, SubmitError> {
+fn parse_create(provider: Provider, v: &Value) -> Result<TaskHandle, SubmitError> {
     envelope_ok(provider, v)?;
-    id_at(v, "/data/task_id").ok_or_else(|| protocol(provider, "no data.task_id"))
+    id_at(v, "/data/task_id")
+        .map(TaskHandle::id)
+        .ok_or_else(|| protocol(provider, "no data.task_id"))
 }
 
 fn parse_task(provider: Provider, v: &Value) -> Result<TaskState, SubmitError> {
@@ -91,7 +95,7 @@ fn parse_task(provider: Provider, v: &Value) -> Result<TaskState, SubmitError> {
 }
 
 /// Kling's documented codes (kling.ai/document-api/api/get-started/error-codes).
-fn parse_error(a: &ErrorAnswer<'_>) -> SubmitError {
+fn parse_error(a: &Answer<'_>) -> SubmitError {
     let provider = a.provider;
     let code = match a.json.get("code").and_then(Value::as_i64) {
         Some(code) if code != 0 => code,
@@ -102,7 +106,7 @@ fn parse_error(a: &ErrorAnswer<'_>) -> SubmitError {
         1000..=1004 => SubmitError::Auth {
             provider,
             message,
-            env: crate::auth::key_hint(provider),
+            env: String::new(),
         },
         1100..=1102 => SubmitError::Balance { provider, message },
         1103 => SubmitError::NoModelAccess { provider, message },

@@ -6,19 +6,21 @@ use serde_json::{json, Map, Value};
 
 use super::{
     by_http_status, downgrade_if_empty, id_at, links_at, progress_at, protocol, status_of, str_at,
-    Dialect, ErrorAnswer,
+    Answer, Dialect,
 };
 use crate::error::SubmitError;
-use crate::provider::{Inputs, TaskState};
+use crate::task::{Inputs, TaskHandle, TaskState};
 
 pub const DIALECT: Dialect = Dialect {
     name: "novita",
     negative_prompt: true,
+    keep_sound: true,
     wire_model,
     body,
     parse_create,
     parse_task,
     parse_error,
+    parse_result: None,
 };
 
 /// novita and highway sell only v3; the mode is part of the model name.
@@ -48,8 +50,10 @@ fn body(inputs: &Inputs, image: &str, _external_task_id: Option<&str>) -> Map<St
     m
 }
 
-fn parse_create(provider: Provider, v: &Value) -> Result<String, SubmitError> {
-    id_at(v, "/task_id").ok_or_else(|| protocol(provider, "no task_id"))
+fn parse_create(provider: Provider, v: &Value) -> Result<TaskHandle, SubmitError> {
+    id_at(v, "/task_id")
+        .map(TaskHandle::id)
+        .ok_or_else(|| protocol(provider, "no task_id"))
 }
 
 fn parse_task(provider: Provider, v: &Value) -> Result<TaskState, SubmitError> {
@@ -78,7 +82,7 @@ fn parse_task(provider: Provider, v: &Value) -> Result<TaskState, SubmitError> {
     })
 }
 
-fn parse_error(a: &ErrorAnswer<'_>) -> SubmitError {
+fn parse_error(a: &Answer<'_>) -> SubmitError {
     let provider = a.provider;
     let reason = str_at(a.json, "/reason").unwrap_or("");
     let message = match str_at(a.json, "/message") {
@@ -90,7 +94,7 @@ fn parse_error(a: &ErrorAnswer<'_>) -> SubmitError {
         "FAILED_TO_AUTH" => SubmitError::Auth {
             provider,
             message,
-            env: crate::auth::key_hint(provider),
+            env: String::new(),
         },
         "NOT_ENOUGH_BALANCE" => SubmitError::Balance { provider, message },
         "RATE_LIMIT_EXCEEDED" => SubmitError::RateLimited {

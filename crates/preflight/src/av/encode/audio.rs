@@ -1,90 +1,75 @@
 //! The sound side of a pass: decoded, cut to the window and resampled by a
 //! filter graph, then encoded as AAC no further than the video has come, and
-//! at the end to exactly the video's length (silence where the sound stops).
+//! at the end to exactly the video's length (silence where the sound stops,
+//! and in place of every frame the decoder rejected or flagged).
 
 use std::collections::VecDeque;
 
 use ffmpeg_next as ff;
 
-use super::super::common::{from_us, is_damage, to_us, video_error, DamageCount};
+use super::super::common::{from_us, video_error};
+use super::super::sound::SoundDecoder;
 use super::filter_graph;
 use super::filters::{audio_buffer_args, audio_filters};
 use super::packets::{add_encoder, PacketOut};
 use crate::error::FixError;
+use crate::facts::Damage;
 use crate::plan::video::AUDIO_RATE;
 
 /// The sound side of a pass: decoder, filter graph, and the filtered frames
 /// waiting for the video.
 pub(in crate::av) struct AudioInput {
-    decoder: ff::decoder::Audio,
-    tb: ff::Rational,
+    decoder: SoundDecoder,
     graph: Option<ff::filter::Graph>,
     pub channels: u16,
-    frame: ff::frame::Audio,
     /// Filtered frames waiting for the video to catch up.
     queue: VecDeque<ff::frame::Audio>,
-    origin_us: i64,
-    start_us: i64,
-    last_us: i64,
+    /// Where the output starts, in source time: the container's start plus
+    /// the kept window's.
+    shift_us: i64,
 }
 
 impl AudioInput {
-    pub fn new(ictx: &ff::format::context::Input, index: usize) -> Result<AudioInput, FixError> {
-        let st = ictx
-            .stream(index)
-            .ok_or_else(|| video_error("no audio stream"))?;
-        let tb = st.time_base();
-        let ctx = ff::codec::context::Context::from_parameters(st.parameters())
-            .map_err(|e| video_error(format!("cannot read the audio parameters: {e}")))?;
-        let decoder = ctx
-            .decoder()
-            .audio()
-            .map_err(|e| video_error(format!("no decoder for this audio codec: {e}")))?;
+    /// The sound of stream `index`, kept from `start_us` after the
+    /// container's start `origin_us`.
+    pub fn new(
+        ictx: &ff::format::context::Input,
+        index: usize,
+        origin_us: i64,
+        start_us: i64,
+    ) -> Result<AudioInput, FixError> {
+        let decoder = SoundDecoder::open(ictx, index, origin_us, start_us)?;
         let channels = decoder.channels().clamp(1, 2);
         Ok(AudioInput {
             decoder,
-            tb,
             graph: None,
             channels,
-            frame: ff::frame::Audio::empty(),
             queue: VecDeque::new(),
-            origin_us: 0,
-            start_us: 0,
-            last_us: 0,
+            shift_us: origin_us + start_us,
         })
+    }
+
+    /// What the decoder found: rejected packets and flagged frames (each
+    /// replaced with silence), from the window's start, in source time.
+    pub fn damage(&self) -> &Damage {
+        &self.decoder.damage
     }
 
     /// Decodes one packet into the graph. Returns true once the window's end
     /// has been reached.
-    pub fn feed(
-        &mut self,
-        packet: &ff::Packet,
-        origin_us: i64,
-        start_us: i64,
-        end_us: Option<i64>,
-        damage: &mut DamageCount,
-    ) -> Result<bool, FixError> {
-        self.origin_us = origin_us;
-        self.start_us = start_us;
-        if let Some(ts) = packet.pts() {
-            self.last_us = to_us(ts, self.tb) - origin_us;
-            if end_us.is_some_and(|end| self.last_us >= end) {
-                return Ok(true);
-            }
+    pub fn feed(&mut self, packet: &ff::Packet, end_us: Option<i64>) -> Result<bool, FixError> {
+        let at = self.decoder.time_of(packet);
+        if at.is_some_and(|at| end_us.is_some_and(|end| at >= end)) {
+            return Ok(true);
         }
-        if let Err(e) = self.decoder.send_packet(packet) {
-            if is_damage(&e) {
-                damage.note(self.last_us);
-                return Ok(false);
-            }
-        }
-        self.receive(damage)?;
+        self.decoder.send(packet);
+        self.receive()?;
         Ok(false)
     }
 
-    pub fn finish(&mut self, damage: &mut DamageCount) -> Result<(), FixError> {
-        let _ = self.decoder.send_eof();
-        self.receive(damage)?;
+    pub fn finish(&mut self) -> Result<(), FixError> {
+        self.decoder.send_eof();
+        self.receive()?;
         if let Some(graph) = self.graph.as_mut() {
             let _ = graph
                 .get("in")
@@ -95,56 +80,28 @@ impl AudioInput {
         Ok(())
     }
 
-    fn receive(&mut self, damage: &mut DamageCount) -> Result<(), FixError> {
-        loop {
-            match self.decoder.receive_frame(&mut self.frame) {
-                Ok(()) => {}
-                Err(e) if is_damage(&e) => {
-                    damage.note(self.last_us);
-                    return Ok(());
-                }
-                Err(_) => return Ok(()),
-            }
-            if self.frame.samples() == 0 {
-                continue;
-            }
+    /// Moves every decoded frame into the graph, timed from the output's
+    /// start. Packets the decoder rejected leave a gap in time, which the
+    /// graph's resampler fills with silence.
+    fn receive(&mut self) -> Result<(), FixError> {
+        let tb = self.decoder.tb;
+        let shift = from_us(self.shift_us, tb);
+        while let Some(frame) = self.decoder.next_frame()? {
             if self.graph.is_none() {
-                self.graph = Some(self.build_graph()?);
+                self.graph = Some(build_graph(frame, tb, self.channels)?);
             }
-            let shift = from_us(self.origin_us + self.start_us, self.tb);
-            let ts = self.frame.timestamp().unwrap_or(shift);
-            self.frame.set_pts(Some(ts - shift));
+            let ts = frame.timestamp().unwrap_or(shift);
+            frame.set_pts(Some(ts - shift));
             if let Some(graph) = self.graph.as_mut() {
                 graph
                     .get("in")
                     .ok_or_else(|| video_error("audio graph has no input"))?
                     .source()
-                    .add(&self.frame)
+                    .add(frame)
                     .map_err(|e| video_error(format!("audio filter refused a frame: {e}")))?;
             }
         }
-    }
-
-    fn build_graph(&self) -> Result<ff::filter::Graph, FixError> {
-        let f = &self.frame;
-        let args = audio_buffer_args(
-            (self.tb.numerator(), self.tb.denominator()),
-            f.rate(),
-            f.format().name(),
-            f.channel_layout().bits(),
-            f.channels(),
-        );
-        let chain = audio_filters(self.channels, AUDIO_RATE);
-        let mut graph = filter_graph(
-            ["abuffer", "abuffersink"],
-            &args,
-            &chain,
-            "audio filter graph",
-        )?;
-        if let Some(mut out) = graph.get("out") {
-            out.sink().set_frame_size(1024);
-        }
-        Ok(graph)
+        Ok(())
     }
 
     /// Moves the frames the graph has ready to the queue. Not called after the
@@ -177,6 +134,32 @@ impl AudioInput {
         out.sink().frame(&mut f).ok()?;
         Some(f)
     }
+}
+
+/// The sound's filter graph, set up from the first decoded frame.
+fn build_graph(
+    f: &ff::frame::Audio,
+    tb: ff::Rational,
+    channels: u16,
+) -> Result<ff::filter::Graph, FixError> {
+    let args = audio_buffer_args(
+        (tb.numerator(), tb.denominator()),
+        f.rate(),
+        f.format().name(),
+        f.channel_layout().bits(),
+        f.channels(),
+    );
+    let chain = audio_filters(channels, AUDIO_RATE);
+    let mut graph = filter_graph(
+        ["abuffer", "abuffersink"],
+        &args,
+        &chain,
+        "audio filter graph",
+    )?;
+    if let Some(mut out) = graph.get("out") {
+        out.sink().set_frame_size(1024);
+    }
+    Ok(graph)
 }
 
 /// The AAC encoder and its output stream (the second).

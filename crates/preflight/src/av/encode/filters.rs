@@ -136,10 +136,15 @@ pub(super) fn audio_buffer_args(
 /// The sound's chain: cut at the window's start, resample to `rate` with gaps
 /// filled so that time stays continuous from 0, planar float mono or stereo,
 /// and silence after the end (the encoder stops at the video's length).
+///
+/// A gap of 10 ms or more (a frame the decoder rejected: 21 ms of AAC at
+/// 48 kHz, 32 ms of AC-3) is filled with silence at once, so the sound after
+/// it stays in sync; the resampler's default (100 ms) would instead stretch
+/// the sound by a sample a second and leave it early.
 pub(super) fn audio_filters(channels: u16, rate: u32) -> String {
     let layout = if channels == 1 { "mono" } else { "stereo" };
     format!(
-        "atrim=start=0,aresample={rate}:async=1:first_pts=0,aformat=sample_fmts=fltp:channel_layouts={layout},apad"
+        "atrim=start=0,aresample={rate}:async=1:min_hard_comp=0.01:first_pts=0,aformat=sample_fmts=fltp:channel_layouts={layout},apad"
     )
 }
 
@@ -302,7 +307,7 @@ mod tests {
     fn audio_chain_is_mono_or_stereo() {
         assert_eq!(
             audio_filters(1, 48000),
-            "atrim=start=0,aresample=48000:async=1:first_pts=0,aformat=sample_fmts=fltp:channel_layouts=mono,apad"
+            "atrim=start=0,aresample=48000:async=1:min_hard_comp=0.01:first_pts=0,aformat=sample_fmts=fltp:channel_layouts=mono,apad"
         );
         assert!(audio_filters(2, 48000).contains("channel_layouts=stereo"));
     }

@@ -23,10 +23,12 @@ use ffmpeg_next as ff;
 
 use super::common::{
     audio_stream, from_us, is_damage, open_input, read_packet, start_time_us, to_us, video_decoder,
-    video_error, video_stream, DamageCount,
+    video_error, video_stream,
 };
+use super::damage::{InFlight, PictureDamage};
 use super::scenes::StartWatch;
 use crate::error::FixError;
+use crate::facts::Damage;
 use crate::plan::video::{AudioPlan, RateControl, Target};
 pub(super) use audio::{open_aac, AudioEncoder, AudioInput};
 use video::{border_colour, open_x264, source, video_graph, VideoEncoder, VideoOut};
@@ -49,13 +51,22 @@ pub(super) struct Pass<'a> {
 }
 
 /// How a pass ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum PassEnd {
-    /// The output is written.
-    Written,
+    /// The output is written; what the decoders found on the way.
+    Written(Findings),
     /// The guessed window does not hold (`Pass::guess_auto_us`): nothing
     /// usable was written.
     WindowMoved,
+}
+
+/// Damage a pass repaired around, in source time from the file's start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(in crate::av) struct Findings {
+    /// Sound the decoder rejected or flagged: silence in the output.
+    pub sound: Damage,
+    /// Frames the video decoder concealed: delivered as it returned them.
+    pub concealed: Damage,
 }
 
 /// Re-encodes `input` into the MP4 `output` as `pass` says.
@@ -66,8 +77,7 @@ pub(super) fn encode(input: &Path, pass: &Pass, output: &Path) -> Result<PassEnd
     if run.window_moved {
         return Ok(PassEnd::WindowMoved);
     }
-    run.finish()?;
-    Ok(PassEnd::Written)
+    Ok(PassEnd::Written(run.finish()?))
 }
 
 /// Where the kept window lies, in the video stream's time.
@@ -79,6 +89,20 @@ struct Clock {
     end_us: Option<i64>,
     /// The video stream's time base.
     tb: ff::Rational,
+}
+
+impl Clock {
+    /// Notes a video packet at `at_us` that the decoder refused, when it lies
+    /// in the kept window: there it fails the pass (or, while the window is
+    /// only a guess, moves it). Outside, on the way to the window or past its
+    /// end, it is none of the output's business.
+    fn rejects(self, picture: &mut PictureDamage, at_us: i64) -> bool {
+        if at_us < self.start_us || self.end_us.is_some_and(|end| at_us >= end) {
+            return false;
+        }
+        picture.reject(at_us);
+        true
+    }
 }
 
 /// One pass's state, from the opened input to the written trailer.
@@ -94,7 +118,10 @@ struct Transcode<'a> {
     audio_in: Option<AudioInput>,
     aenc: Option<AudioEncoder>,
     octx: ff::format::context::Output,
-    damage: DamageCount,
+    /// Damage in the kept window's picture.
+    picture: PictureDamage,
+    /// The packets in the video decoder, to place a rejected one.
+    in_flight: InFlight,
     /// Time of the latest video packet, for damage reports.
     last_us: i64,
     audio_fed_to_end: bool,
@@ -130,8 +157,9 @@ impl<'a> Transcode<'a> {
         };
         seek(ictx, clock)?;
         let decoder = video_decoder(ictx, v_index, t.threads, &t.limits)?;
+        let in_flight = InFlight::new(&decoder);
         let audio_in = match a_index {
-            Some(i) => Some(AudioInput::new(ictx, i)?),
+            Some(i) => Some(AudioInput::new(ictx, i, clock.origin_us, start_us)?),
             None => None,
         };
         let (octx, venc, aenc) = open_output(output, t, pass.rate, audio_in.as_ref())?;
@@ -151,7 +179,8 @@ impl<'a> Transcode<'a> {
             audio_in,
             aenc,
             octx,
-            damage: DamageCount::new(),
+            picture: PictureDamage::default(),
+            in_flight,
             last_us: 0,
             audio_fed_to_end: a_index.is_none(),
             watch,
@@ -187,9 +216,13 @@ impl<'a> Transcode<'a> {
         if let Some(ts) = packet.pts().or(packet.dts()) {
             self.last_us = to_us(ts, self.clock.tb) - self.clock.origin_us;
         }
+        self.in_flight.sent(self.last_us);
         if let Err(e) = self.decoder.send_packet(packet) {
             if is_damage(&e) {
-                self.damage.note(self.last_us);
+                let at = self.in_flight.result().unwrap_or(self.last_us);
+                if self.clock.rejects(&mut self.picture, at) && self.watch.is_some() {
+                    self.window_moved = true;
+                }
                 return Ok(false);
             }
         }
@@ -210,14 +243,7 @@ impl<'a> Transcode<'a> {
         if self.audio_fed_to_end {
             return Ok(false);
         }
-        let clock = self.clock;
-        if a.feed(
-            packet,
-            clock.origin_us,
-            clock.start_us,
-            clock.end_us,
-            &mut self.damage,
-        )? {
+        if a.feed(packet, self.clock.end_us)? {
             self.audio_fed_to_end = true;
         }
         if let Some(enc) = self.aenc.as_mut() {
@@ -241,11 +267,16 @@ impl<'a> Transcode<'a> {
         let (t, video, decoded) = (self.t, &mut self.video, &mut self.decoded);
         loop {
             match self.decoder.receive_frame(decoded) {
-                Ok(()) => {}
+                Ok(()) => {
+                    self.in_flight.result();
+                }
                 Err(e) if is_damage(&e) => {
                     // Noted, and the loop ends: a decoder that keeps failing must
                     // not spin. The file fails once the decode is over.
-                    self.damage.note(self.last_us);
+                    let at = self.in_flight.result().unwrap_or(self.last_us);
+                    if self.clock.rejects(&mut self.picture, at) && self.watch.is_some() {
+                        self.window_moved = true;
+                    }
                     return Ok(());
                 }
                 Err(_) => return Ok(()),
@@ -263,13 +294,11 @@ impl<'a> Transcode<'a> {
                 // landed on) may lack references in open-GOP streams: not damage.
                 continue;
             }
-            if decoded.is_corrupt() {
-                self.damage.note(t_us);
-            }
             if end_us.is_some_and(|end| t_us >= end) {
                 video.done = true;
                 continue;
             }
+            self.picture.frame(decoded, t_us);
             if let Some(watch) = self.watch.as_mut() {
                 if !watch.still_holds(decoded)? {
                     self.window_moved = true;
@@ -302,14 +331,14 @@ impl<'a> Transcode<'a> {
 
     /// Flushes decoder, filter graph and encoders in order, lengthens a short
     /// clip, and writes the trailer.
-    fn finish(mut self) -> Result<(), FixError> {
+    fn finish(mut self) -> Result<Findings, FixError> {
         let t = self.t;
         if !self.video.done {
             let _ = self.decoder.send_eof();
             self.decode_video()?;
             self.video.finish_graph(&mut self.venc, &mut self.octx, t)?;
         }
-        self.damage.check()?;
+        self.picture.check()?;
         if self.video.frames == 0 {
             return Err(video_error(
                 "the video stream has no decodable frames in the kept window",
@@ -318,15 +347,21 @@ impl<'a> Transcode<'a> {
         self.video.extend(&mut self.venc, &mut self.octx, t)?;
         self.venc.flush(&mut self.octx)?;
         if let (Some(a), Some(enc)) = (self.audio_in.as_mut(), self.aenc.as_mut()) {
-            a.finish(&mut self.damage)?;
-            self.damage.check()?;
+            a.finish()?;
             let total = samples_for(self.video.frames, t.fps, enc.rate);
             enc.finish(total, a, &mut self.octx)?;
         }
         self.octx
             .write_trailer()
             .map_err(|e| video_error(format!("cannot finish the MP4: {e}")))?;
-        Ok(())
+        Ok(Findings {
+            sound: self
+                .audio_in
+                .as_ref()
+                .map(|a| a.damage().clone())
+                .unwrap_or_default(),
+            concealed: self.picture.concealed,
+        })
     }
 }
 

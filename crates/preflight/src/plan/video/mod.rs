@@ -11,6 +11,15 @@
 //!   new MP4 (a too-long clip is cut at a keyframe that keeps it within limits);
 //! - **re-encode**: everything else, through one decode → filter → encode pass.
 //!
+//! How long an output may be: a **stream copy** may last exactly the maximum
+//! (its timestamps are the source's own and nothing rounds them; the check
+//! fails only above the maximum), so a remux's window reaches the maximum
+//! itself. A **re-encode** is planned in whole frames strictly inside the
+//! limits, at least one frame past the minimum and one frame short of the
+//! maximum, because AAC frames and time-base ticks round a container's
+//! duration up: [`Target::reencode_max_us`] is its longest window, also for
+//! the re-encode a remux falls back to.
+//!
 //! The steps, each in its own module: `wrong` reads the check report;
 //! `window` decides the frame rate, the length in frames and the kept window;
 //! `remux` and `reencode` list the operations of each level; `geometry` the
@@ -144,7 +153,9 @@ pub enum Window {
     /// The longest cut-free stretch of at most `max_us`, found at run time by
     /// decoding a low-resolution copy (hard cuts, leading black or frozen frames).
     Auto {
-        /// Longest length kept, microseconds.
+        /// Longest length kept, microseconds: the maximum itself for a remux
+        /// (a copy cut may end there), [`Target::reencode_max_us`] for a
+        /// re-encode.
         max_us: u64,
     },
 }
@@ -183,6 +194,20 @@ pub struct Target {
     /// What decoding may cost (the caller's, not the plan's decision).
     #[serde(skip)]
     pub limits: DecodeLimits,
+}
+
+impl Target {
+    /// The longest window a re-encode keeps, microseconds of source time:
+    /// `max_frames` at `fps`, one frame short of the maximum (see the module
+    /// docs). A remux that falls back to a re-encode keeps no more than this.
+    pub fn reencode_max_us(&self) -> u64 {
+        frames_us(self.max_frames, self.fps)
+    }
+}
+
+/// The length of `frames` frames at `fps`, microseconds (rounded down).
+pub(crate) fn frames_us(frames: u64, fps: u32) -> u64 {
+    frames * crate::spec::SECOND_US / u64::from(fps.max(1))
 }
 
 /// One operation of a video plan, as listed to the user.
@@ -321,6 +346,7 @@ fn step(op: VideoOp, rule: Rule, reason: impl Into<String>) -> Step<VideoOp> {
     Step {
         op,
         rule,
+        also: Vec::new(),
         reason: reason.into(),
     }
 }

@@ -3,7 +3,7 @@
 //! time).
 
 use super::wrong::Wrong;
-use super::Window;
+use super::{frames_us, Window};
 use crate::facts::VideoFacts;
 use crate::plan::FixOptions;
 use crate::spec::{Spec, SECOND_US};
@@ -27,8 +27,9 @@ impl Timing {
         let (min_frames, max_frames) =
             frame_bounds(rules.min_duration_us, rules.max_duration_us, fps);
         let frame_us = SECOND_US / u64::from(fps);
-        // The kept window, in source time.
-        let keep_us = (max_frames * SECOND_US) / u64::from(fps);
+        // The kept window, in source time: whole frames, one short of the
+        // maximum (a remux's window is widened to the maximum in `remux`).
+        let keep_us = frames_us(max_frames, fps);
         let window = if !wrong.too_long {
             Window::Whole
         } else if wrong.auto_segment {
