@@ -6,6 +6,7 @@
 //! Content findings are advisories: they never make a file non-compliant.
 //! Every threshold is a named constant below, with where it comes from.
 
+mod advice;
 pub mod framing;
 pub mod geometry;
 mod judge;
@@ -13,10 +14,9 @@ pub mod video;
 
 use serde::Serialize;
 
+pub use advice::{pair_warnings, warnings};
 pub use geometry::{BoxN, Detection, Point, Roi};
-pub use judge::{
-    image_facts, order_people, pair_warnings, person_box, roll_deg, second_person_large, warnings,
-};
+pub use judge::{image_facts, order_people, person_box, roll_deg, second_person_large};
 pub use video::{video_facts, FrameSample};
 
 use crate::check::Warning;
