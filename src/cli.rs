@@ -112,6 +112,18 @@ pub struct CheckArgs {
     /// decoded (which `fix` refuses) as an error.
     #[arg(long)]
     pub deep: bool,
+    /// Also look at what the pictures show, with a pose model: one clearly
+    /// visible person (upper or full body, head, upright, large enough; in
+    /// videos: always in view, no fast motion, a still camera). Advisories
+    /// only (`content.*`): they never change the exit status. Needs the models
+    /// `bash scripts/setup.sh` installs.
+    #[arg(long)]
+    pub content: bool,
+    /// Write one PNG per file into DIR with the people, their skeleton and
+    /// the verdict drawn on the picture (a contact sheet of the sampled frames
+    /// for a video). Implies --content.
+    #[arg(long, value_name = "DIR")]
+    pub show: Option<PathBuf>,
     /// Files and folders to check.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -149,6 +161,12 @@ pub struct FixArgs {
     /// Redo files the output folder's manifest records as done.
     #[arg(long)]
     pub force: bool,
+    /// Crop an image whose person covers under 5 % of the frame
+    /// (`content.person.small`) around the person, with a margin, within the
+    /// provider's aspect and size limits, before the usual repair. Needs the
+    /// pose models `bash scripts/setup.sh` installs. Videos are not cropped.
+    #[arg(long)]
+    pub frame_person: bool,
     /// Files and folders to repair.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,

@@ -1197,3 +1197,89 @@ fn image_link_uploads_the_image_where_base64_would_do() {
         "only the image: the video was a link"
     );
 }
+
+/// The pose models the test process itself uses (before `Env` clears the
+/// environment).
+fn models_dir() -> PathBuf {
+    std::env::var_os("PREFLIGHT_MODELS")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let data = std::env::var_os("XDG_DATA_HOME")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share")
+                });
+            data.join("preflight/models")
+        })
+}
+
+#[test]
+fn strict_content_refuses_a_picture_without_a_person_before_any_upload() {
+    let env = Env::with_store("novita");
+    let models = models_dir();
+    assert!(
+        models.join("pose_detection.tflite").is_file(),
+        "the pose models are missing from {}: run `bash scripts/setup.sh`",
+        models.display()
+    );
+    let coffee = crate::util::photo("coffee.png");
+    let video = fixture("videos/ok_720x1280_5s.mp4");
+    let args = [
+        "submit",
+        "-p",
+        "novita",
+        "--image",
+        coffee.to_str().unwrap(),
+        "--video",
+        &video,
+        "--upload",
+        "s3://media/x",
+        "--strict-content",
+    ];
+    let r = Run::from(
+        env.cmd(&args)
+            .env("PREFLIGHT_MODELS", &models)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("content.person.missing")
+            && r.stderr.contains("nothing was uploaded or created"),
+        "{r:?}"
+    );
+    assert!(env.fake.requests().is_empty(), "no provider request");
+    assert!(env.s3().objects().is_empty(), "nothing uploaded");
+
+    // Without the flag the findings are printed first, then the pair is sent.
+    let args_plain = &args[..args.len() - 1];
+    let r = Run::from(
+        env.cmd(args_plain)
+            .env("PREFLIGHT_MODELS", &models)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let finding = r
+        .stderr
+        .find("content.person.missing")
+        .expect("the finding is printed");
+    let upload = r.stderr.find("uploaded").expect("then the upload");
+    assert!(finding < upload, "{r:?}");
+    assert_eq!(env.fake.tasks_created(), 1);
+
+    // --strict-content without the models is a setup error.
+    let empty = env.tmp.path().join("no-models");
+    std::fs::create_dir_all(&empty).unwrap();
+    let r = Run::from(
+        env.cmd(&args)
+            .env("PREFLIGHT_MODELS", &empty)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("bash scripts/setup.sh"), "{r:?}");
+    assert_eq!(env.fake.tasks_created(), 1);
+}

@@ -13,6 +13,8 @@ mod bad_input;
 mod check_agrees;
 // Exit codes, JSON fields, usage errors and help.
 mod cli;
+// `check --content`, `--show`, `fix --frame-person` on real photographs.
+mod content_cli;
 // Damaged sound is repaired with silence, a damaged picture refused (issue 19).
 mod damaged_streams;
 // Failing writes and a full disk leave no half files.

@@ -102,3 +102,39 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     all.sort();
     all
 }
+
+/// A photo `scripts/setup.sh` installs for the content tests
+/// (`$PREFLIGHT_PHOTOS`, else `$XDG_DATA_HOME/preflight/photos`).
+pub fn photo(name: &str) -> PathBuf {
+    let dir = std::env::var_os("PREFLIGHT_PHOTOS")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let data = std::env::var_os("XDG_DATA_HOME")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".local/share")
+                });
+            data.join("preflight/photos")
+        });
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `bash scripts/setup.sh` (it installs the content tests' photos and the pose models)",
+        path.display()
+    );
+    path
+}
+
+/// `identify -format "%w %h"`: the size ImageMagick reads.
+pub fn identify_size(path: &Path) -> (u32, u32) {
+    let out = Command::new("identify")
+        .args(["-format", "%w %h"])
+        .arg(path)
+        .output()
+        .expect("identify");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (w, h) = text.trim().split_once(' ').expect("identify's size");
+    (w.parse().expect("width"), h.parse().expect("height"))
+}

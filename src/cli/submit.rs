@@ -139,6 +139,15 @@ pub struct SubmitArgs {
     /// Send local inputs as they are, unchecked.
     #[arg(long, conflicts_with = "no_fix")]
     pub force: bool,
+    /// Refuse (exit 1, nothing uploaded or created) when the content analysis
+    /// has any finding: no person, a small one, two people, a hidden head,
+    /// less than an upper body, a turned body; in the video a person lost,
+    /// fast motion, a moving camera; an upper-body image with a full-body
+    /// video. Needs the pose models (`bash scripts/setup.sh`); without the
+    /// flag the findings are printed when the models are installed. Single
+    /// pairs only (not --batch).
+    #[arg(long, conflicts_with = "batch")]
+    pub strict_content: bool,
     /// Folder for repaired copies (default $XDG_CACHE_HOME/preflight, else ~/.cache/preflight).
     #[arg(long, value_name = "DIR", env = "PREFLIGHT_CACHE")]
     pub cache: Option<PathBuf>,

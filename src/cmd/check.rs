@@ -4,12 +4,14 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::Result;
+use preflight::content::ContentFacts;
 use preflight::walk::{walk, WalkOptions};
-use preflight::{check, MediaFacts, Report, Spec};
+use preflight::{check, MediaFacts, PoseModels, Report, Spec};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cli::CheckArgs;
+use crate::cmd::content;
 use crate::{exit, table};
 
 /// One line of `check --json`.
@@ -29,40 +31,47 @@ struct CheckLine<'a> {
     warnings: &'a [preflight::Warning],
     error: Option<&'a str>,
     facts: Option<&'a MediaFacts>,
+    /// `--content`: what the picture shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a ContentFacts>,
 }
 
 // One per file, moved once into the report: boxing buys nothing.
 #[allow(clippy::large_enum_variant)]
 enum Outcome {
-    Checked(MediaFacts, Report),
+    Checked(MediaFacts, Report, Option<ContentFacts>),
     Failed(String),
 }
 
 pub fn run(args: CheckArgs) -> Result<i32> {
     let spec = args.spec.resolve()?;
+    // Loaded once, before any file, shared by every worker.
+    let models = match (args.content, &args.show) {
+        (false, None) => None,
+        (_, Some(_)) => Some(content::load_models("--show")?),
+        (true, None) => Some(content::load_models("--content")?),
+    };
+    if let Some(dir) = &args.show {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
     let found = walk(
         &args.paths,
         WalkOptions {
             include_hidden: args.hidden,
         },
     );
+    // One file: its video frames use every core; many: one core each.
+    let threads = if found.len() == 1 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    };
     let results: Vec<(PathBuf, Outcome)> = found
         .into_par_iter()
         .map(|entry| match entry {
             Ok(f) => {
-                let outcome = match preflight::probe(&f.path) {
-                    Ok(facts) => {
-                        let mut report = check(&facts, &spec);
-                        match deep_warnings(&f.path, &facts, args.deep) {
-                            Ok(warnings) => {
-                                report.warnings.extend(warnings);
-                                Outcome::Checked(facts, report)
-                            }
-                            Err(e) => Outcome::Failed(e.to_string()),
-                        }
-                    }
-                    Err(e) => Outcome::Failed(e.to_string()),
-                };
+                let outcome = check_one(&f.path, &spec, &args, models.as_ref(), threads);
                 (f.path, outcome)
             }
             Err(e) => (e.path, Outcome::Failed(e.message)),
@@ -84,7 +93,7 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     let unreadable = results.iter().any(|(_, o)| matches!(o, Outcome::Failed(_)));
     let non_compliant = results
         .iter()
-        .any(|(_, o)| matches!(o, Outcome::Checked(_, r) if !r.ok()));
+        .any(|(_, o)| matches!(o, Outcome::Checked(_, r, _) if !r.ok()));
     Ok(if unreadable {
         exit::UNREADABLE
     } else if non_compliant {
@@ -92,6 +101,50 @@ pub fn run(args: CheckArgs) -> Result<i32> {
     } else {
         exit::OK
     })
+}
+
+fn check_one(
+    path: &std::path::Path,
+    spec: &Spec,
+    args: &CheckArgs,
+    models: Option<&PoseModels>,
+    threads: usize,
+) -> Outcome {
+    let facts = match preflight::probe(path) {
+        Ok(facts) => facts,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    let mut report = check(&facts, spec);
+    let Some(models) = models else {
+        match deep_warnings(path, &facts, args.deep) {
+            Ok(warnings) => report.warnings.extend(warnings),
+            Err(e) => return Outcome::Failed(e.to_string()),
+        }
+        return Outcome::Checked(facts, report, None);
+    };
+    let show = args.show.is_some();
+    match content::analyse(path, &facts, spec, models, threads, show, args.deep) {
+        Ok((found, scenes)) => {
+            // `--deep` without a shared decode (images, an auto window): its own pass.
+            let deep = match scenes {
+                Some(scenes) => scene_outcome(&scenes),
+                None => deep_warnings(path, &facts, args.deep),
+            };
+            match deep {
+                Ok(warnings) => report.warnings.extend(warnings),
+                Err(e) => return Outcome::Failed(e.to_string()),
+            }
+            report.warnings.extend(found.warnings);
+            if let (Some(dir), Some(png)) = (&args.show, found.picture) {
+                let to = content::show_path(dir, path);
+                if let Err(e) = content::write_atomically(&to, &png) {
+                    return Outcome::Failed(format!("cannot write {}: {e}", to.display()));
+                }
+            }
+            Outcome::Checked(facts, report, Some(found.facts))
+        }
+        Err(e) => Outcome::Failed(format!("content: {e}")),
+    }
 }
 
 /// `--deep`: decode the video and report hard cuts, a still start, and
@@ -106,19 +159,25 @@ fn deep_warnings(
         return Ok(Vec::new());
     }
     let limits = preflight::DecodeLimits::default();
-    let scenes = preflight::scenes(path, &limits)?;
+    scene_outcome(&preflight::scenes(path, &limits)?)
+}
+
+/// What a scan found: its advisories, or the damaged picture as an error.
+fn scene_outcome(
+    scenes: &preflight::Scenes,
+) -> Result<Vec<preflight::Warning>, preflight::FixError> {
     if !scenes.picture_damage.is_empty() {
         return Err(preflight::FixError::Video(
             preflight::check::picture_damage_message(&scenes.picture_damage),
         ));
     }
-    Ok(preflight::scene_warnings(&scenes))
+    Ok(preflight::scene_warnings(scenes))
 }
 
 fn json_line<'a>(path: &std::path::Path, outcome: &'a Outcome) -> CheckLine<'a> {
     let path = path.display().to_string();
     match outcome {
-        Outcome::Checked(facts, report) => {
+        Outcome::Checked(facts, report, content) => {
             let (width, height) = facts.size();
             let (duration_s, codec, rotation) = match facts {
                 MediaFacts::Video(v) => (
@@ -143,6 +202,7 @@ fn json_line<'a>(path: &std::path::Path, outcome: &'a Outcome) -> CheckLine<'a> 
                 warnings: &report.warnings,
                 error: None,
                 facts: Some(facts),
+                content: content.as_ref(),
             }
         }
         Outcome::Failed(message) => CheckLine {
@@ -160,6 +220,7 @@ fn json_line<'a>(path: &std::path::Path, outcome: &'a Outcome) -> CheckLine<'a> 
             warnings: &[],
             error: Some(message),
             facts: None,
+            content: None,
         },
     }
 }
@@ -188,7 +249,7 @@ fn print_table(
     for (path, outcome) in results {
         let name = table::fit(&path.display().to_string(), name_width);
         match outcome {
-            Outcome::Checked(facts, report) => {
+            Outcome::Checked(facts, report, content) => {
                 let (w, h) = facts.size();
                 let duration = match facts {
                     MediaFacts::Video(v) => format!("{:.2} s", v.duration_s()),
@@ -216,6 +277,9 @@ fn print_table(
                 for w in &report.warnings {
                     writeln!(out, "    ! {}: {}", w.rule, w.message)?;
                 }
+                if let Some(c) = content {
+                    writeln!(out, "    ~ content: {}", content_summary(c))?;
+                }
             }
             Outcome::Failed(message) => {
                 unreadable += 1;
@@ -238,4 +302,28 @@ fn print_table(
         spec.model,
         spec.orientation
     )
+}
+
+/// One line for people: who is in the picture and how.
+fn content_summary(c: &ContentFacts) -> String {
+    let mut parts = Vec::new();
+    if let (Some(sampled), Some(with)) = (c.frames_sampled, c.frames_with_person) {
+        parts.push(format!("someone in {with} of {sampled} sampled frames"));
+    }
+    if c.people == 0 {
+        parts.push("nobody".into());
+        return parts.join(", ");
+    }
+    parts.push(format!(
+        "{} {}, {:.1} % of the frame, {} body, head {}",
+        c.people,
+        if c.people == 1 { "person" } else { "people" },
+        c.person_area * 100.0,
+        c.body.name(),
+        if c.head_visible { "visible" } else { "hidden" }
+    ));
+    if let Some(roll) = c.roll_deg {
+        parts.push(format!("turned {roll:.0}°"));
+    }
+    parts.join(", ")
 }

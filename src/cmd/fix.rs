@@ -47,9 +47,9 @@ struct FixLine {
 }
 
 #[derive(Serialize, Clone)]
-struct Change {
-    rule: &'static str,
-    what: String,
+pub(crate) struct Change {
+    pub rule: &'static str,
+    pub what: String,
 }
 
 /// `--report FILE`: the whole run as one JSON document.
@@ -92,6 +92,8 @@ struct Context_<'a> {
     settings: String,
     force: bool,
     claimed: Mutex<HashMap<PathBuf, PathBuf>>,
+    /// `--frame-person`: the pose models, loaded once.
+    framing: Option<preflight::PoseModels>,
 }
 
 pub fn run(args: FixArgs) -> Result<i32> {
@@ -99,6 +101,11 @@ pub fn run(args: FixArgs) -> Result<i32> {
     let spec = args.spec.resolve()?;
     let options = args.repair.resolve()?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let framing = if args.frame_person {
+        Some(crate::cmd::content::load_models("--frame-person")?)
+    } else {
+        None
+    };
     if let Some(out) = &args.out {
         refuse_out_inside_inputs(out, &args.paths)?;
     }
@@ -145,9 +152,15 @@ pub fn run(args: FixArgs) -> Result<i32> {
             args.out.as_deref()
         },
         manifest: manifest.as_ref(),
-        settings: settings_hash(&spec, &options),
+        settings: settings_hash(&spec, &options)
+            + if args.frame_person {
+                "+frame-person"
+            } else {
+                ""
+            },
         force: args.force,
         claimed: Mutex::new(HashMap::new()),
+        framing,
     };
 
     // Walk errors first: they are known before any work starts.
@@ -342,9 +355,36 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
         Lane::Video => &ctx.video_options,
         Lane::Image => &ctx.image_options,
     };
+    // `--frame-person`: a small person's crop becomes the input of the repair.
+    let framed = match (&ctx.framing, &facts) {
+        (Some(models), preflight::MediaFacts::Image(_)) => {
+            match crate::cmd::content::frame(&found.path, models, ctx.spec) {
+                Ok(framed) => framed,
+                Err(e) => return failed(&found.path, e.to_string(), bytes_in, elapsed()),
+            }
+        }
+        _ => None,
+    };
+    let (source, facts) = match &framed {
+        Some(f) => (f.path.clone(), f.facts.clone()),
+        None => (found.path.clone(), facts),
+    };
+    let mut plan_changes: Vec<Change> = framed
+        .iter()
+        .map(|f| Change {
+            rule: preflight::Rule::ContentPersonSmall.id(),
+            what: f.what.clone(),
+        })
+        .collect();
     let plan = plan(&facts, ctx.spec, options);
     let Some(out_dir) = ctx.out_dir else {
-        return dry_run_line(found, &facts, &plan, ctx.spec, elapsed());
+        let mut line = dry_run_line(found, &facts, &plan, ctx.spec, elapsed());
+        plan_changes.append(&mut line.changes);
+        line.changes = plan_changes;
+        if framed.is_some() {
+            line.action = "planned";
+        }
+        return line;
     };
 
     let relative = found.relative();
@@ -378,7 +418,7 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
     }
 
     let output = claim_output(ctx, found, &relative, out_dir, &plan);
-    match preflight::execute(&found.path, &facts, &plan, ctx.spec, &output) {
+    match preflight::execute(&source, &facts, &plan, ctx.spec, &output) {
         Ok(fixed) => {
             if let (Some(m), Some(hash)) = (ctx.manifest, input_hash) {
                 let entry = manifest::Entry {
@@ -402,11 +442,16 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
                     );
                 }
             }
+            plan_changes.extend(changes_of(&plan));
             FixLine {
                 path: found.path.display().to_string(),
                 output: Some(fixed.output.display().to_string()),
-                action: fixed.action.name(),
-                changes: changes_of(&plan),
+                action: if framed.is_some() {
+                    "reencoded"
+                } else {
+                    fixed.action.name()
+                },
+                changes: plan_changes,
                 warnings: fixed.findings,
                 error: None,
                 bytes_in,

@@ -2,6 +2,7 @@
 
 mod base64;
 mod check;
+mod content;
 mod fix;
 mod providers;
 pub mod submit;

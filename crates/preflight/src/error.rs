@@ -81,3 +81,37 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         "unknown panic".to_string()
     }
 }
+
+/// Why the content of a file could not be analysed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContentError {
+    /// The pose models are not installed.
+    #[error("the pose models are not installed in {dir} (missing {missing}); install them with `bash scripts/setup.sh`, or point PREFLIGHT_MODELS at a folder holding pose_detection.tflite and pose_landmark_full.tflite")]
+    ModelsMissing {
+        /// Where they were looked for.
+        dir: String,
+        /// The first file not found.
+        missing: String,
+    },
+    /// A model file is there but cannot be loaded.
+    #[error("cannot load the pose model {path}: {reason} (run `bash scripts/setup.sh` again to reinstall it)")]
+    ModelLoad {
+        /// The model file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The file could not be read or decoded.
+    #[error("{0}")]
+    Media(#[from] FixError),
+    /// The model failed on this picture.
+    #[error("pose model failed: {0}")]
+    Inference(String),
+}
+
+impl From<ProbeError> for ContentError {
+    fn from(e: ProbeError) -> Self {
+        ContentError::Media(FixError::Probe(e))
+    }
+}

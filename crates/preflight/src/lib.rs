@@ -31,12 +31,14 @@
 
 mod av;
 pub mod check;
+pub mod content;
 pub mod error;
 pub mod facts;
 pub mod fix;
 mod imaging;
 pub mod limits;
 pub mod plan;
+pub mod pose;
 pub mod probe;
 pub mod rule;
 pub mod sniff;
@@ -44,7 +46,7 @@ pub mod spec;
 pub mod walk;
 
 pub use check::{check, scene_warnings, Report, Value, Violation, Warning};
-pub use error::{FixError, ProbeError};
+pub use error::{ContentError, FixError, ProbeError};
 pub use facts::{
     ColorModel, Container, Damage, ImageFacts, ImageFormat, MediaFacts, MediaKind, Scenes,
     VideoFacts,
@@ -52,6 +54,10 @@ pub use facts::{
 pub use fix::{execute, repair, repair_to_bytes, Fixed};
 pub use limits::DecodeLimits;
 pub use plan::{plan, Action, FixOptions, PadFill, Plan};
+pub use pose::{
+    analyze_image, analyze_video, frame_person, show_image, show_video, ImageContent, PoseModels,
+    VideoContent,
+};
 pub use probe::probe;
 pub use rule::Rule;
 pub use spec::{Model, Orientation, Provider, Spec, SpecError};

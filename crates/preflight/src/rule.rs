@@ -97,6 +97,28 @@ rules! {
     /// Advisory (`check --deep`, `fix`): sound the decoder rejected, replaced
     /// with silence (or left out when most of it is unreadable).
     AudioDamaged = "audio.damaged",
+    /// Advisory (`--content`): no person in the picture (video: in none or
+    /// almost none of the sampled frames).
+    ContentPersonMissing = "content.person.missing",
+    /// Advisory (`--content`): the largest person's box is under 5 % of the frame.
+    ContentPersonSmall = "content.person.small",
+    /// Advisory (`--content`): a second person at least half as large as the first.
+    ContentPersonMany = "content.person.many",
+    /// Advisory (`--content`): fewer than 3 of nose, eyes and ears visible.
+    ContentHeadHidden = "content.head.hidden",
+    /// Advisory (`--content`): less than head, both shoulders and both elbows visible.
+    ContentBodyPartial = "content.body.partial",
+    /// Advisory (`--content`): the body is turned more than 45° from upright.
+    ContentPoseOrientation = "content.pose.orientation",
+    /// Advisory (`--content`, videos): the person is missing from more than 20 %
+    /// of the sampled frames while present in others.
+    ContentPersonLost = "content.person.lost",
+    /// Advisory (`--content`, videos): limbs move faster than the documented limit.
+    ContentMotionFast = "content.motion.fast",
+    /// Advisory (`--content`, videos): the background moves between samples.
+    ContentCameraMoving = "content.camera.moving",
+    /// Advisory (`submit`): a half-body image driven by a full-body video.
+    ContentFramingMismatch = "content.framing.mismatch",
     /// The user's `--keep-sound no`.
     OptionKeepSound = "option.keep_sound",
     /// The user's `--max-fps`.

@@ -20,10 +20,10 @@ use std::path::{Path, PathBuf};
 
 /// Modules that decide from facts alone.
 const PURE: &[&str] = &[
-    "facts", "spec", "check", "plan", "rule", "limits", "error", "sniff",
+    "facts", "spec", "check", "plan", "rule", "limits", "error", "sniff", "content",
 ];
 /// Modules that read media or carry out plans.
-const EFFECTFUL: &[&str] = &["av", "imaging", "probe", "fix"];
+const EFFECTFUL: &[&str] = &["av", "imaging", "probe", "fix", "pose"];
 
 /// A module path from the crate root: `[]` is the root, `["plan", "video"]`.
 type ModPath = Vec<String>;

@@ -6,6 +6,8 @@ mod util;
 
 // Property tests of the rule engine at every limit of every spec.
 mod check_limits;
+// The pose models on real photographs and cases derived from them.
+mod content;
 // Decode limits on real fixtures end with a clear error or a partial result.
 mod decode_limits;
 // `execute` and `repair` guards: a changed input, a byte-for-byte copy.

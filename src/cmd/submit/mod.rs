@@ -344,7 +344,11 @@ pub fn run_submit(args: SubmitArgs) -> Result<i32> {
         return Err(anyhow!("give --image and --video, or --batch FILE"));
     };
     let pair = pair_from(&args, image, video)?;
-    Spec::lookup(pair.provider, pair.model, pair.orientation)?;
+    let spec = Spec::lookup(pair.provider, pair.model, pair.orientation)?;
+    // What the pictures show, before anything is uploaded or created.
+    if crate::cmd::content::submit_gate(image, video, &spec, args.strict_content)? {
+        return Ok(exit::NOT_COMPLIANT);
+    }
     let settings = settings_from(&args, &timing)?;
     let client = match connect(pair.provider, args.conn.base_url.clone(), &timing) {
         Ok(c) => c,

@@ -6,6 +6,8 @@
 //! - `conform`: carries out a video plan (remux or re-encode, byte budget);
 //! - `copy_check`: decodes the last GOP of a stream-copy cut, so a copy whose
 //!   kept frames lack references is encoded instead;
+//! - `sample`: frames at chosen times as small upright RGB pictures (the
+//!   content analysis);
 //! - `scenes`: a low-resolution decode that finds hard cuts and leading black or
 //!   frozen frames (`--segment auto`, `check --deep`);
 //! - `damage`, `sound`: what a decode does with damaged data (a damaged
@@ -21,6 +23,7 @@ mod damage;
 mod encode;
 mod probe;
 mod remux;
+mod sample;
 mod scenes;
 mod sound;
 
@@ -28,7 +31,18 @@ use std::sync::Once;
 
 pub use conform::conform;
 pub use probe::probe_video;
-pub(crate) use scenes::detect_scenes;
+pub(crate) use sample::{sample_frames, SampledFrame};
+
+pub(crate) use scenes::{detect_scenes, detect_scenes_and_sample};
+
+/// The cut scan `--segment auto` runs to choose a window of at most `max_us`.
+pub(crate) fn scan_window(
+    path: &std::path::Path,
+    limits: &crate::limits::DecodeLimits,
+    max_us: u64,
+) -> Result<crate::facts::Scenes, crate::error::FixError> {
+    scenes::scan_for_window(path, 0, limits, max_us)
+}
 
 /// FFmpeg's global set-up, once per process. Its own logging is silenced: every
 /// failure reaches the user as a per-file error instead.

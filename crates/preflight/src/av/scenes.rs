@@ -12,6 +12,7 @@ use super::common::{
     video_error, FrameBudget,
 };
 use super::damage::{InFlight, PictureDamage};
+use super::sample::FramePicker;
 use super::sound::SoundDecoder;
 use crate::error::FixError;
 use crate::facts::Scenes;
@@ -37,7 +38,24 @@ pub fn detect_scenes(
     threads: usize,
     limits: &DecodeLimits,
 ) -> Result<Scenes, FixError> {
-    scan(path, threads, limits, None)
+    scan(path, threads, limits, None, None)
+}
+
+/// As `detect_scenes`, and in the same decode the frames at `times_us` as
+/// small upright RGB pictures (`check --deep --content`: one decode for both).
+pub(crate) fn detect_scenes_and_sample(
+    path: &Path,
+    limits: &DecodeLimits,
+    times_us: &[u64],
+    rotation: u16,
+    max_side: u32,
+) -> Result<(Scenes, Vec<super::sample::SampledFrame>), FixError> {
+    let (ictx, _, tb) = open_video(path)?;
+    let origin_us = start_time_us(&ictx);
+    drop(ictx);
+    let mut picker = FramePicker::new(times_us, origin_us, tb, rotation, max_side);
+    let scenes = scan(path, 0, limits, None, Some(&mut picker))?;
+    Ok((scenes, picker.frames))
 }
 
 /// As `detect_scenes`, for choosing a window of at most `max_us`: the scan
@@ -51,7 +69,7 @@ pub(crate) fn scan_for_window(
     limits: &DecodeLimits,
     max_us: u64,
 ) -> Result<Scenes, FixError> {
-    scan(path, threads, limits, Some(max_us))
+    scan(path, threads, limits, Some(max_us), None)
 }
 
 fn scan(
@@ -59,6 +77,7 @@ fn scan(
     threads: usize,
     limits: &DecodeLimits,
     window_max_us: Option<u64>,
+    mut picker: Option<&mut FramePicker>,
 ) -> Result<Scenes, FixError> {
     let (mut ictx, v_index, tb) = open_video(path)?;
     let origin_us = start_time_us(&ictx);
@@ -93,7 +112,7 @@ fn scan(
                 continue;
             }
         }
-        state.drain(&mut decoder, &mut frame, last_us)?;
+        state.drain(&mut decoder, &mut frame, last_us, &mut picker)?;
         if state.done() {
             break;
         }
@@ -101,7 +120,7 @@ fn scan(
     if !state.done() {
         // Flush: the decoder holds reordered frames until end of stream.
         let _ = decoder.send_eof();
-        state.drain(&mut decoder, &mut frame, last_us)?;
+        state.drain(&mut decoder, &mut frame, last_us, &mut picker)?;
         if let Some(s) = sound.as_mut() {
             s.send_eof();
             s.drain()?;
@@ -237,6 +256,7 @@ impl Scan {
         decoder: &mut ff::decoder::Video,
         frame: &mut ff::frame::Video,
         at_us: i64,
+        picker: &mut Option<&mut FramePicker>,
     ) -> Result<(), FixError> {
         loop {
             match decoder.receive_frame(frame) {
@@ -253,6 +273,9 @@ impl Scan {
                         .map_or(at_us, |ts| to_us(ts, self.tb) - self.origin_us);
                     self.picture.frame(frame, shown_us);
                     self.frame(frame)?;
+                    if let Some(p) = picker.as_deref_mut() {
+                        p.offer(frame)?;
+                    }
                 }
                 Err(e) if is_damage(&e) => {
                     // Noted; a decoder that keeps failing must not spin.

@@ -264,6 +264,96 @@ pub(crate) fn render_to_memory(
     Ok((rendered.bytes, after))
 }
 
+/// The picture at `path` upright, as 8-bit RGB no larger than `max_side` on
+/// its long side (scaled down with Lanczos3 when larger; alpha dropped): the
+/// working copy the pose models look at. Also returns the full upright size.
+pub(crate) fn rgb_for_analysis(
+    path: &Path,
+    facts: &ImageFacts,
+    max_side: u32,
+) -> Result<(Raster, (u32, u32)), FixError> {
+    let raster = decode::decode(path, facts)?;
+    let full = (raster.width, raster.height);
+    let raster = shrink_to(raster, max_side)?;
+    Ok((to_rgb(raster), full))
+}
+
+/// `raster` scaled down so that its long side is at most `max_side`.
+pub(crate) fn shrink_to(raster: Raster, max_side: u32) -> Result<Raster, FixError> {
+    let long = raster.width.max(raster.height);
+    if long <= max_side || max_side == 0 {
+        return Ok(raster);
+    }
+    let k = f64::from(max_side) / f64::from(long);
+    let w = ((f64::from(raster.width) * k).round() as u32).max(1);
+    let h = ((f64::from(raster.height) * k).round() as u32).max(1);
+    resize::resize(&raster, w, h)
+}
+
+/// Three channels: alpha dropped.
+pub(crate) fn to_rgb(raster: Raster) -> Raster {
+    if raster.channels == 3 {
+        return raster;
+    }
+    let data = raster
+        .data
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Raster {
+        channels: 3,
+        data,
+        ..raster
+    }
+}
+
+/// PNG bytes (fast compression) of 8-bit RGB pixels.
+pub(crate) fn rgb_png(width: u32, height: u32, data: Vec<u8>) -> Result<Vec<u8>, FixError> {
+    let raster = Raster {
+        width,
+        height,
+        channels: 3,
+        data,
+        icc: None,
+    };
+    encode::png(&raster, false)
+}
+
+/// The upright picture at `path` cut to `crop` (pixels of the upright
+/// picture), encoded as JPEG at quality 95 when the input is a JPEG and as
+/// PNG otherwise; returns the bytes and their extension.
+pub(crate) fn crop_picture(
+    path: &Path,
+    facts: &ImageFacts,
+    crop: &crate::content::framing::Crop,
+) -> Result<(Vec<u8>, &'static str), FixError> {
+    let raster = decode::decode(path, facts)?;
+    let ch = raster.channels as usize;
+    let (x0, y0) = (
+        crop.x.min(raster.width) as usize,
+        crop.y.min(raster.height) as usize,
+    );
+    let w = (crop.width as usize).min(raster.width as usize - x0);
+    let h = (crop.height as usize).min(raster.height as usize - y0);
+    let mut data = Vec::with_capacity(w * h * ch);
+    let stride = raster.width as usize * ch;
+    for y in y0..y0 + h {
+        data.extend_from_slice(&raster.data[y * stride + x0 * ch..y * stride + (x0 + w) * ch]);
+    }
+    let cut = Raster {
+        width: w as u32,
+        height: h as u32,
+        channels: raster.channels,
+        data,
+        icc: raster.icc,
+    };
+    if facts.format == crate::facts::ImageFormat::Jpeg {
+        Ok((encode::jpeg(&to_rgb(cut), 95, false)?, "jpg"))
+    } else {
+        Ok((encode::png(&cut, false)?, "png"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

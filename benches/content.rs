@@ -1,0 +1,206 @@
+//! The content analysis (`check --content`): each model alone, one picture
+//! after the models are loaded (the budget is 0.15 s), and whole processes,
+//! model loading included: one photo, and a 30 s 1080p clip (the budget is
+//! 3 s on 2 cores). Needs the models and photos `bash scripts/setup.sh`
+//! installs; the clip is made once with the ffmpeg CLI under target/.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use preflight::pose::{Rgb, Square};
+use preflight::PoseModels;
+
+fn photo(name: &str) -> PathBuf {
+    let dir = std::env::var_os("PREFLIGHT_PHOTOS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let data = std::env::var_os("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".local/share")
+                });
+            data.join("preflight/photos")
+        });
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `bash scripts/setup.sh`",
+        path.display()
+    );
+    path
+}
+
+fn work_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/content-bench");
+    std::fs::create_dir_all(&dir).expect("target/content-bench");
+    dir
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("run");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A 30 s 1080p30 H.264 clip: the footballer from messi5.jpg swaying over
+/// FFmpeg's moving test pattern (so that every frame really decodes), made
+/// once and kept.
+fn clip_30s_1080p() -> PathBuf {
+    let path = work_dir().join("dancer_30s_1080p.mp4");
+    if path.is_file() {
+        return path;
+    }
+    let tmp = work_dir().join("dancer_30s_1080p.tmp.mp4");
+    run(Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=1920x1080:r=30:d=30",
+            "-loop",
+            "1",
+            "-i",
+        ])
+        .arg(photo("messi5.jpg"))
+        .args([
+            "-filter_complex",
+            "[1]crop=420:300:50:40,scale=-2:700[p];[0][p]overlay=x='600+200*sin(t)':y=300[v]",
+            "-map",
+            "[v]",
+            "-t",
+            "30",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "20",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&tmp));
+    std::fs::rename(&tmp, &path).expect("rename");
+    path
+}
+
+/// `check` ran: exit 0 or 1 (compliant or not), never 2.
+fn checked(cmd: &mut Command) {
+    let out = cmd.output().expect("run");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn small_person() -> PathBuf {
+    let path = work_dir().join("small_person.jpg");
+    if !path.is_file() {
+        run(Command::new("convert")
+            .args(["-size", "2000x1500", "xc:#3a7d3a", "("])
+            .arg(photo("messi5.jpg"))
+            .args([
+                "-crop",
+                "420x300+50+40",
+                "+repage",
+                "-resize",
+                "x300",
+                ")",
+                "-geometry",
+                "+1200+700",
+                "-composite",
+            ])
+            .arg(&path));
+    }
+    path
+}
+
+fn rgb(path: &Path) -> Rgb {
+    let img = image::open(path).expect("photo").to_rgb8();
+    Rgb {
+        width: img.width(),
+        height: img.height(),
+        data: img.into_raw(),
+    }
+}
+
+fn content(c: &mut Criterion) {
+    let started = Instant::now();
+    let models = PoseModels::load_default().expect("the pose models: run `bash scripts/setup.sh`");
+    eprintln!(
+        "content: both models loaded in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let astronaut = rgb(&photo("astronaut.png"));
+    let mut group = c.benchmark_group("content_models");
+    group.sample_size(20);
+    group.bench_function("detector_224", |b| {
+        let square = Square::whole(astronaut.width, astronaut.height);
+        b.iter(|| models.detector_raw(&astronaut, &square).expect("detector"))
+    });
+    group.bench_function("landmarks_256", |b| {
+        let roi = preflight::content::Roi {
+            cx: 0.5,
+            cy: 0.5,
+            width: 1.0,
+            height: 1.0,
+            rotation: 0.0,
+        };
+        b.iter(|| models.landmarks_raw(&astronaut, &roi).expect("landmarks"))
+    });
+    group.finish();
+
+    // One picture after loading: decode, detector, zoomed pass where it runs,
+    // landmarks, facts.
+    let mut group = c.benchmark_group("content_image");
+    group.sample_size(10);
+    for (name, path) in [
+        ("astronaut_512", photo("astronaut.png")),
+        ("messi5_548x342", photo("messi5.jpg")),
+        ("coffee_no_person", photo("coffee.png")),
+        ("small_person_2000x1500", small_person()),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| preflight::analyze_image(&path, &models).expect("analysis"))
+        });
+    }
+    group.finish();
+
+    // Whole processes, model loading included.
+    let bin = env!("CARGO_BIN_EXE_preflight");
+    let clip = clip_30s_1080p();
+    let mut group = c.benchmark_group("content_process");
+    group.sample_size(10);
+    group.bench_function("check_content_photo", |b| {
+        let path = photo("astronaut.png");
+        b.iter(|| {
+            checked(
+                Command::new(bin)
+                    .args(["check", "--content", "--json"])
+                    .arg(&path),
+            )
+        })
+    });
+    group.bench_function("check_content_30s_1080p_clip", |b| {
+        b.iter(|| {
+            checked(
+                Command::new(bin)
+                    .args(["check", "--content", "--json"])
+                    .arg(&clip),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, content);
+criterion_main!(benches);

@@ -1,0 +1,247 @@
+//! Frames at chosen times, as small upright RGB pictures: what the content
+//! analysis looks at in a video. One decode from the first time to the last
+//! (after a seek to the keyframe before the first); each time takes the first
+//! frame at or after it.
+
+use std::path::Path;
+
+use ff::software::scaling::{Context as Scaler, Flags};
+use ffmpeg_next as ff;
+
+use super::common::{
+    is_damage, open_video, read_packet, start_time_us, to_us, video_decoder, video_error,
+    FrameBudget,
+};
+use super::damage::PictureDamage;
+use crate::error::FixError;
+use crate::limits::DecodeLimits;
+
+/// One sampled frame, upright (the rotation flag applied), 8-bit RGB.
+#[derive(Debug, Clone)]
+pub struct SampledFrame {
+    /// The frame's time from the start of the file, microseconds.
+    pub t_us: u64,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width * height * 3` bytes, rows top to bottom.
+    pub rgb: Vec<u8>,
+}
+
+/// Decodes the video at `path` and returns the frames at `times_us` (sorted,
+/// microseconds from the start of the file), scaled to at most `max_side` on
+/// their long side and turned by `rotation` (clockwise degrees, as the probe
+/// reports it).
+pub fn sample_frames(
+    path: &Path,
+    times_us: &[u64],
+    rotation: u16,
+    max_side: u32,
+    limits: &DecodeLimits,
+) -> Result<Vec<SampledFrame>, FixError> {
+    let Some(&first) = times_us.first() else {
+        return Ok(Vec::new());
+    };
+    let (mut ictx, v_index, tb) = open_video(path)?;
+    let origin_us = start_time_us(&ictx);
+    if first > 1_000_000 {
+        // To the keyframe before the first time; decoding runs forward from it.
+        let target = origin_us + first as i64;
+        ictx.seek(target, ..target)
+            .map_err(|e| video_error(format!("cannot seek to {:.2} s: {e}", first as f64 / 1e6)))?;
+    }
+    let mut decoder = video_decoder(&ictx, v_index, 0, limits)?;
+    let mut picker = FramePicker::new(times_us, origin_us, tb, rotation, max_side);
+    let mut budget = FrameBudget::new(limits);
+    // Packets the decoder refuses fail the file, as in every other decode:
+    // the analysis would look at smeared frames.
+    let mut damage = PictureDamage::default();
+    let mut packet = ff::Packet::empty();
+    let mut frame = ff::frame::Video::empty();
+    let mut last_us = 0;
+    let mut drain = |decoder: &mut ff::decoder::Video,
+                     picker: &mut FramePicker,
+                     damage: &mut PictureDamage,
+                     at_us: i64|
+     -> Result<(), FixError> {
+        loop {
+            match decoder.receive_frame(&mut frame) {
+                Ok(()) => {
+                    budget.take(&frame)?;
+                    damage.frame(&frame, at_us);
+                    picker.offer(&frame)?;
+                }
+                Err(e) if is_damage(&e) => {
+                    damage.reject(at_us);
+                    return Ok(());
+                }
+                Err(_) => return Ok(()),
+            }
+        }
+    };
+    while !picker.done() && read_packet(&mut ictx, &mut packet, last_us)? {
+        if packet.stream() != v_index {
+            continue;
+        }
+        if let Some(t) = packet.pts().or(packet.dts()) {
+            last_us = to_us(t, tb) - origin_us;
+        }
+        damage.packet(last_us, packet.is_key());
+        if let Err(e) = decoder.send_packet(&packet) {
+            if is_damage(&e) {
+                damage.reject(last_us);
+                continue;
+            }
+        }
+        drain(&mut decoder, &mut picker, &mut damage, last_us)?;
+    }
+    if !picker.done() {
+        let _ = decoder.send_eof();
+        drain(&mut decoder, &mut picker, &mut damage, last_us)?;
+    }
+    damage.check()?;
+    Ok(picker.frames)
+}
+
+/// Keeps, of the frames offered in time order, the first at or after each
+/// wanted time, as a small upright RGB picture. The cut scan carries one when
+/// `check --deep --content` needs both from one decode.
+pub struct FramePicker {
+    times: Vec<u64>,
+    next: usize,
+    origin_us: i64,
+    tb: ff::Rational,
+    rotation: u16,
+    max_side: u32,
+    scaler: Option<(Scaler, ff::format::Pixel, u32, u32)>,
+    /// The frames kept so far.
+    pub frames: Vec<SampledFrame>,
+}
+
+impl FramePicker {
+    /// A picker for `times` (sorted, microseconds from the start of the file)
+    /// in a stream whose timestamps are in `tb` and start at `origin_us`.
+    pub fn new(
+        times: &[u64],
+        origin_us: i64,
+        tb: ff::Rational,
+        rotation: u16,
+        max_side: u32,
+    ) -> Self {
+        FramePicker {
+            times: times.to_vec(),
+            next: 0,
+            origin_us,
+            tb,
+            rotation,
+            max_side,
+            scaler: None,
+            frames: Vec::new(),
+        }
+    }
+
+    /// Every wanted time has its frame.
+    pub fn done(&self) -> bool {
+        self.next >= self.times.len()
+    }
+
+    /// The next decoded frame.
+    pub fn offer(&mut self, frame: &ff::frame::Video) -> Result<(), FixError> {
+        let Some(ts) = frame.timestamp() else {
+            return Ok(());
+        };
+        let t_us = (to_us(ts, self.tb) - self.origin_us).max(0) as u64;
+        if self.done() || t_us < self.times[self.next] || frame.width() == 0 || frame.height() == 0
+        {
+            return Ok(());
+        }
+        // One frame may serve several times (a clip with gaps).
+        while !self.done() && t_us >= self.times[self.next] {
+            self.next += 1;
+        }
+        let picture = self.picture(frame, t_us)?;
+        self.frames.push(picture);
+        Ok(())
+    }
+
+    fn picture(&mut self, frame: &ff::frame::Video, t_us: u64) -> Result<SampledFrame, FixError> {
+        let (fmt, w, h) = (frame.format(), frame.width(), frame.height());
+        let long = w.max(h).max(1);
+        let k = (f64::from(self.max_side) / f64::from(long)).min(1.0);
+        let ow = ((f64::from(w) * k).round() as u32).max(2);
+        let oh = ((f64::from(h) * k).round() as u32).max(2);
+        let stale =
+            !matches!(&self.scaler, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h);
+        if stale {
+            let scaler = Scaler::get(fmt, w, h, ff::format::Pixel::RGB24, ow, oh, Flags::AREA)
+                .map_err(|e| video_error(format!("cannot scale the picture: {e}")))?;
+            self.scaler = Some((scaler, fmt, w, h));
+        }
+        let mut rgb = ff::frame::Video::empty();
+        if let Some((scaler, ..)) = self.scaler.as_mut() {
+            scaler
+                .run(frame, &mut rgb)
+                .map_err(|e| video_error(format!("cannot scale the picture: {e}")))?;
+        }
+        let (ow, oh) = (rgb.width(), rgb.height());
+        let stride = rgb.stride(0);
+        let row = ow as usize * 3;
+        let mut data = Vec::with_capacity(row * oh as usize);
+        for y in 0..oh as usize {
+            let line = rgb
+                .data(0)
+                .get(y * stride..y * stride + row)
+                .ok_or_else(|| video_error("the scaled picture is shorter than its size"))?;
+            data.extend_from_slice(line);
+        }
+        let (width, height, rgb) = rotate(ow, oh, data, self.rotation);
+        Ok(SampledFrame {
+            t_us,
+            width,
+            height,
+            rgb,
+        })
+    }
+}
+
+/// RGB pixels turned clockwise by `rotation` degrees (0, 90, 180, 270).
+fn rotate(w: u32, h: u32, data: Vec<u8>, rotation: u16) -> (u32, u32, Vec<u8>) {
+    let (w, h) = (w as usize, h as usize);
+    let (ow, oh) = match rotation {
+        90 | 270 => (h, w),
+        180 => (w, h),
+        _ => return (w as u32, h as u32, data),
+    };
+    let mut out = vec![0u8; data.len()];
+    for y in 0..oh {
+        for x in 0..ow {
+            // Source pixel of output pixel (x, y).
+            let (sx, sy) = match rotation {
+                90 => (y, h - 1 - x),
+                180 => (w - 1 - x, h - 1 - y),
+                _ => (w - 1 - y, x),
+            };
+            let (o, s) = ((y * ow + x) * 3, (sy * w + sx) * 3);
+            out[o..o + 3].copy_from_slice(&data[s..s + 3]);
+        }
+    }
+    (ow as u32, oh as u32, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rotate;
+
+    #[test]
+    fn a_quarter_turn_clockwise_moves_the_top_left_to_the_top_right() {
+        // 2×1: red, green.
+        let data = vec![255, 0, 0, 0, 255, 0];
+        let (w, h, out) = rotate(2, 1, data, 90);
+        assert_eq!((w, h), (1, 2));
+        // Red (was left) is on top after turning clockwise.
+        assert_eq!(&out[..3], &[255, 0, 0]);
+        let (_, _, back) = rotate(2, 1, vec![255, 0, 0, 0, 255, 0], 180);
+        assert_eq!(&back[..3], &[0, 255, 0]);
+    }
+}

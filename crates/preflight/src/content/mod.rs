@@ -1,0 +1,189 @@
+//! What the pictures show: is there one clearly visible person? Pure: the
+//! pose models run in the executor (`pose`), which hands over what it found
+//! per picture ([`Pose`]); here those findings become the facts of a file
+//! ([`ContentFacts`]) and advisories (typed [`Rule`]s, `content.*`).
+//!
+//! Content findings are advisories: they never make a file non-compliant.
+//! Every threshold is a named constant below, with where it comes from.
+
+mod advice;
+pub mod framing;
+pub mod geometry;
+mod judge;
+pub mod video;
+
+use serde::Serialize;
+
+pub use advice::{pair_warnings, warnings};
+pub use geometry::{BoxN, Detection, Point, Roi};
+pub use judge::{image_facts, order_people, person_box, roll_deg, second_person_large};
+pub use video::{video_facts, FrameSample};
+
+use crate::check::Warning;
+use crate::rule::Rule;
+
+/// A detection counts from this score on. MediaPipe's own default
+/// `min_detection_confidence` for the pose solution is 0.5 (issue 17).
+pub const MIN_SCORE: f32 = 0.5;
+/// A person found by the zoomed second pass counts only if a close crop
+/// around it scores this much: true finds score 0.97–0.98 there, false ones
+/// at most 0.61 (measured on the scikit-image photos, issue 17).
+pub const CONFIRM_SCORE: f32 = 0.8;
+/// A landmark counts as visible from this visibility on (MediaPipe's own
+/// drawing utilities skip landmarks under 0.5).
+pub const MIN_VISIBILITY: f32 = 0.5;
+/// `content.person.small` under this share of the frame: aihubmax asks that
+/// the character "occupy more than 5% of the frame area".
+pub const MIN_PERSON_AREA: f64 = 0.05;
+/// `content.person.many` when a second person's box is at least this share
+/// of the largest's: Kling takes the motion from the character "with the
+/// largest screen proportion", so a second one nearly as large is a coin toss.
+pub const SECOND_PERSON_SHARE: f64 = 0.5;
+/// `content.head.hidden` with fewer than this many of nose, eyes and ears
+/// visible (Kling: "clear upper body or full body including limbs and head").
+pub const MIN_HEAD_POINTS: usize = 3;
+/// `content.pose.orientation` beyond this roll from upright, degrees (Kling:
+/// "avoid extreme orientations (upside down, lying flat)"; lying flat is 90°,
+/// half-way is 45°).
+pub const MAX_ROLL_DEG: f64 = 45.0;
+
+/// How much of a body can be seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyExtent {
+    /// Head, both shoulders, elbows, hips and knees.
+    Full,
+    /// Head, both shoulders and both elbows.
+    Upper,
+    /// A person, but less than an upper body.
+    Partial,
+    /// Nobody.
+    None,
+}
+
+impl BodyExtent {
+    /// `full`, `upper`, `partial` or `none`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BodyExtent::Full => "full",
+            BodyExtent::Upper => "upper",
+            BodyExtent::Partial => "partial",
+            BodyExtent::None => "none",
+        }
+    }
+}
+
+/// One landmark: where, and how sure the model is that it is visible.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Landmark {
+    /// Across, normalised to the frame (may lie outside 0–1).
+    pub x: f32,
+    /// Down, normalised to the frame.
+    pub y: f32,
+    /// Visibility, 0–1.
+    pub visibility: f32,
+}
+
+impl Landmark {
+    /// Visible and inside the frame.
+    pub fn visible(&self) -> bool {
+        self.visibility >= MIN_VISIBILITY
+            && (0.0..=1.0).contains(&self.x)
+            && (0.0..=1.0).contains(&self.y)
+    }
+}
+
+/// A person in one picture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Person {
+    /// The detection: score, face box, alignment keypoints.
+    pub detection: Detection,
+    /// MediaPipe's 33 body landmarks, for the person the analysis looked at
+    /// closely (the largest); empty for the others.
+    pub landmarks: Vec<Landmark>,
+    /// The square the landmark model looked at.
+    pub roi: Option<Roi>,
+}
+
+/// What the models found in one picture.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Pose {
+    /// Picture width, pixels.
+    pub width: u32,
+    /// Picture height, pixels.
+    pub height: u32,
+    /// People found, largest first.
+    pub people: Vec<Person>,
+}
+
+impl Pose {
+    /// Width over height.
+    pub fn aspect(&self) -> f32 {
+        self.width.max(1) as f32 / self.height.max(1) as f32
+    }
+}
+
+/// The facts about a file's content (`content` in `check --json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContentFacts {
+    /// People found (video: the usual count in frames with someone).
+    pub people: u32,
+    /// The largest person's box over the frame's area (0 without anyone).
+    pub person_area: f64,
+    /// At least 3 of nose, eyes and ears are visible.
+    pub head_visible: bool,
+    /// How much of the largest person's body is visible.
+    pub body: BodyExtent,
+    /// Body roll from upright, degrees (positive: clockwise); `None` without
+    /// anyone.
+    pub roll_deg: Option<f64>,
+    /// The largest person's box, normalised to the frame (image: this
+    /// picture; video: the first frame with someone).
+    pub person_box: Option<BoxN>,
+    /// Videos: frames looked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames_sampled: Option<u32>,
+    /// Videos: frames with someone in them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames_with_person: Option<u32>,
+    /// Videos: the fastest limb motion between two samples, in body heights
+    /// per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motion_bh_per_s: Option<f64>,
+    /// Videos: the share of sample pairs whose background moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub camera_moving_share: Option<f64>,
+}
+
+impl ContentFacts {
+    /// The facts of a picture with nobody in it.
+    pub fn nobody() -> ContentFacts {
+        ContentFacts {
+            people: 0,
+            person_area: 0.0,
+            head_visible: false,
+            body: BodyExtent::None,
+            roll_deg: None,
+            person_box: None,
+            frames_sampled: None,
+            frames_with_person: None,
+            motion_bh_per_s: None,
+            camera_moving_share: None,
+        }
+    }
+}
+
+fn warning(rule: Rule, message: String) -> Warning {
+    Warning { rule, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_extents_serialise_as_words() {
+        let json = serde_json::to_string(&[BodyExtent::Full, BodyExtent::None]).unwrap();
+        assert_eq!(json, r#"["full","none"]"#);
+    }
+}

@@ -1,0 +1,195 @@
+//! A video's content from evenly spaced samples of the window that would be
+//! sent: which samples to take, and what the samples say together.
+
+use super::judge::{body_extent, head_visible, image_facts, second_person_large};
+use super::*;
+
+/// Samples per second of the window (Kling asks for stable, not overly fast
+/// motion; two samples a second see a limb's path at 0.5 s steps).
+pub const SAMPLES_PER_S: f64 = 2.0;
+/// At most this many samples per video: a 30 s window is sampled at 1 1/3 per
+/// second so that the whole check stays within 3 s on 2 cores (issue 17).
+pub const MAX_SAMPLES: u32 = 40;
+/// At least this many, so that a 3 s clip still gives pairs to compare.
+pub const MIN_SAMPLES: u32 = 6;
+/// `content.person.missing` for a video: someone in fewer than this share of
+/// the samples ("none or almost none", issue 17).
+pub const MISSING_SHARE: f64 = 0.1;
+/// `content.person.lost`: nobody in more than this share of the samples while
+/// someone is in others (issue 17; Kling: "the character always visible").
+pub const LOST_SHARE: f64 = 0.2;
+/// `content.motion.fast` above this speed of the limbs (elbows, wrists, knees,
+/// ankles: the median of those visible in two consecutive samples), in body
+/// heights per second. Kling gives no number ("avoid overly fast actions");
+/// brisk walking moves the wrists and ankles about 1 body height per second,
+/// a fast dance 2–4: 2.5 is where the motion starts to be "overly fast".
+pub const MAX_MOTION_BH_PER_S: f64 = 2.5;
+/// A background shift between two samples counts as camera motion from this
+/// share of the frame width on (block matching on the picture outside the
+/// person's box, so the person's own motion does not count).
+pub const CAMERA_SHIFT: f64 = 0.015;
+/// `content.camera.moving` when at least this share of sample pairs moved
+/// (Kling: "avoid cuts or camera movements").
+pub const CAMERA_SHARE: f64 = 1.0 / 3.0;
+
+/// Elbows, wrists, knees, ankles.
+const LIMBS: [usize; 8] = [13, 14, 15, 16, 25, 26, 27, 28];
+
+/// One sampled frame: when, what the models found, and how far the
+/// background moved since the previous sample.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameSample {
+    /// Time from the start of the file, microseconds.
+    pub t_us: u64,
+    /// What the models found.
+    pub pose: Pose,
+    /// The background's shift since the previous sample, as a share of the
+    /// frame width; `None` for the first sample or when too little background
+    /// was visible.
+    pub background_shift: Option<f64>,
+}
+
+/// When to sample a window of `duration_us` starting at `start_us`: evenly,
+/// [`SAMPLES_PER_S`] a second within [`MIN_SAMPLES`]–[`MAX_SAMPLES`], each in
+/// the middle of its slice.
+pub fn sample_times(start_us: u64, duration_us: u64) -> Vec<u64> {
+    if duration_us == 0 {
+        return vec![start_us];
+    }
+    let wanted = (duration_us as f64 / 1e6 * SAMPLES_PER_S).round() as u32;
+    let n = wanted.clamp(MIN_SAMPLES, MAX_SAMPLES) as u64;
+    (0..n)
+        .map(|i| start_us + (2 * i + 1) * duration_us / (2 * n))
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+/// The most frequent value (the first seen among equals).
+fn mode<T: PartialEq + Copy>(v: &[T]) -> Option<T> {
+    v.iter()
+        .copied()
+        .max_by_key(|x| v.iter().filter(|y| *y == x).count())
+}
+
+/// The fastest limb motion between consecutive samples with someone in both,
+/// in body heights per second (see [`MAX_MOTION_BH_PER_S`]).
+pub fn limb_speed(samples: &[FrameSample]) -> Option<f64> {
+    let mut fastest: Option<f64> = None;
+    for pair in samples.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let (Some(pa), Some(pb)) = (a.pose.people.first(), b.pose.people.first()) else {
+            continue;
+        };
+        let dt = (b.t_us.saturating_sub(a.t_us)) as f64 / 1e6;
+        let aspect = a.pose.aspect();
+        let (size_a, size_b) = (
+            f64::from(pa.detection.body_size(aspect)),
+            f64::from(pb.detection.body_size(b.pose.aspect())),
+        );
+        // A body that halves or doubles between samples is another person.
+        if dt <= 0.0
+            || size_a <= 0.0
+            || size_b <= 0.0
+            || size_a / size_b > 2.0
+            || size_b / size_a > 2.0
+        {
+            continue;
+        }
+        let height = (size_a + size_b) / 2.0;
+        let speeds: Vec<f64> = LIMBS
+            .iter()
+            .filter_map(|&i| {
+                let (la, lb) = (pa.landmarks.get(i)?, pb.landmarks.get(i)?);
+                (la.visible() && lb.visible()).then(|| {
+                    let dx = f64::from(lb.x - la.x) * f64::from(aspect);
+                    let dy = f64::from(lb.y - la.y);
+                    dx.hypot(dy) / height / dt
+                })
+            })
+            .collect();
+        if let Some(m) = median(speeds) {
+            fastest = Some(fastest.map_or(m, |f| f.max(m)));
+        }
+    }
+    fastest
+}
+
+/// The content facts of a video from its samples, and whether a second person
+/// is large in most of the samples with someone.
+pub fn video_facts(samples: &[FrameSample]) -> (ContentFacts, bool) {
+    let with: Vec<&FrameSample> = samples
+        .iter()
+        .filter(|s| !s.pose.people.is_empty())
+        .collect();
+    let mut facts = ContentFacts::nobody();
+    facts.frames_sampled = Some(samples.len() as u32);
+    facts.frames_with_person = Some(with.len() as u32);
+    let pairs: Vec<f64> = samples.iter().filter_map(|s| s.background_shift).collect();
+    if !pairs.is_empty() {
+        let moved = pairs.iter().filter(|&&s| s >= CAMERA_SHIFT).count();
+        facts.camera_moving_share = Some(moved as f64 / pairs.len() as f64);
+    }
+    if person_missing(samples.len() as u32, with.len() as u32) {
+        return (facts, false);
+    }
+    let per_frame: Vec<ContentFacts> = with.iter().map(|s| image_facts(&s.pose)).collect();
+    let counts: Vec<u32> = per_frame.iter().map(|f| f.people).collect();
+    let bodies: Vec<BodyExtent> = with
+        .iter()
+        .filter_map(|s| s.pose.people.first().map(body_extent))
+        .collect();
+    let heads = with
+        .iter()
+        .filter(|s| s.pose.people.first().is_some_and(head_visible))
+        .count();
+    facts.people = mode(&counts).unwrap_or(0);
+    facts.person_area = median(per_frame.iter().map(|f| f.person_area).collect()).unwrap_or(0.0);
+    facts.head_visible = 2 * heads >= with.len();
+    facts.body = mode(&bodies).unwrap_or(BodyExtent::Partial);
+    facts.roll_deg = median(per_frame.iter().filter_map(|f| f.roll_deg).collect());
+    facts.person_box = per_frame.first().and_then(|f| f.person_box);
+    facts.motion_bh_per_s = limb_speed(samples);
+    let many = with.iter().filter(|s| second_person_large(&s.pose)).count();
+    (facts, 2 * many > with.len())
+}
+
+/// The video-only advisories; `sampled` and `with` are the sample counts.
+pub(super) fn video_warnings(facts: &ContentFacts, sampled: u32, with: u32) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let share = |n: u32| f64::from(n) / f64::from(sampled.max(1));
+    if with > 0 && share(with) >= MISSING_SHARE && share(sampled - with) > LOST_SHARE {
+        out.push(warning(
+            Rule::ContentPersonLost,
+            format!(
+                "nobody visible in {} of {sampled} sampled frames: the character should stay in view",
+                sampled - with
+            ),
+        ));
+    }
+    if let Some(speed) = facts.motion_bh_per_s.filter(|&s| s > MAX_MOTION_BH_PER_S) {
+        out.push(warning(
+            Rule::ContentMotionFast,
+            format!("limbs move {speed:.1} body heights per second (over {MAX_MOTION_BH_PER_S}): fast motion may be cut short and is not refunded"),
+        ));
+    }
+    if let Some(share) = facts.camera_moving_share.filter(|&s| s >= CAMERA_SHARE) {
+        out.push(warning(
+            Rule::ContentCameraMoving,
+            format!("the background moves in {:.0} % of the sampled intervals: the camera should stay still", share * 100.0),
+        ));
+    }
+    out
+}
+
+/// A video with someone in fewer than [`MISSING_SHARE`] of its samples counts
+/// as having nobody.
+pub fn person_missing(sampled: u32, with: u32) -> bool {
+    sampled == 0 || f64::from(with) / f64::from(sampled) < MISSING_SHARE
+}

@@ -1,0 +1,180 @@
+//! One picture: who is in it, and the largest person's 33 landmarks.
+//!
+//! 1. The detector looks at the whole picture, letterboxed to 224 px.
+//! 2. When it finds nobody, or only people smaller than [`ZOOM_BELOW`], it
+//!    looks again at overlapping tiles, each [`TILE_SHARE`] of the long side
+//!    (about 1.7× closer): a full-body person under about 5–6 % of a square
+//!    frame is lost at 224 px. Tiles also "find" people in photos with none,
+//!    so each find is scored again on a close crop around it and kept only
+//!    from [`CONFIRM_SCORE`] on.
+//!    Whole-frame finds scoring 0.3–0.5 (near misses: two people side by
+//!    side are each seen at half the size) get the same closer look.
+//! 3. The landmark model looks at the largest people's rotated squares; a
+//!    find in which it sees no body is dropped.
+
+use super::models::PoseModels;
+use super::pixels::{Rgb, Square};
+use crate::content::geometry::{BoxN, Detection};
+use crate::content::{order_people, Person, Pose, CONFIRM_SCORE, MIN_SCORE};
+use crate::error::ContentError;
+
+/// The zoomed pass runs when the largest person found covers less than this
+/// share of the frame (their body square): twice the 5 % of
+/// `content.person.small`, so that people near it are found by both passes.
+pub const ZOOM_BELOW: f32 = 0.1;
+/// Whole-frame finds from this score up to [`MIN_SCORE`] are near misses,
+/// scored again on a close crop like the tiles' finds.
+pub const NEAR_MISS: f32 = 0.3;
+/// At most this many near misses get the closer look.
+const MAX_NEAR_MISSES: usize = 3;
+/// A tile's side, as a share of the picture's long side.
+pub const TILE_SHARE: f32 = 0.5;
+/// Tiles overlap by at least this share of their side.
+const TILE_OVERLAP: f32 = 0.4;
+/// The confirming crop's side, in body-circle diameters (the landmark
+/// model's own square is 1.25).
+const CONFIRM_SIDE: f32 = 1.5;
+/// The landmark model's pose flag (a logistic output) under which it sees no
+/// body in the detector's square (MediaPipe's own threshold).
+const MIN_PRESENCE: f32 = 0.5;
+/// People are counted up to this many, largest first, each checked by the
+/// landmark model (at most one more look than that): two decide
+/// `content.person.many`, a third says "a crowd".
+pub const VERIFIED: usize = 3;
+
+/// The models' findings for one picture.
+pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
+    let (w, h) = (frame.width, frame.height);
+    let aspect = w as f32 / h.max(1) as f32;
+    let (mut found, near) =
+        models.detect_with_near_misses(frame, &Square::whole(w, h), MIN_SCORE, NEAR_MISS)?;
+    // A near miss (two people side by side are each seen at half the size)
+    // gets a closer look, as a find from the tiles does.
+    let near: Vec<Detection> = near
+        .into_iter()
+        .filter(|d| !found.iter().any(|f| same_person(f, d)))
+        .take(MAX_NEAR_MISSES)
+        .collect();
+    for d in &near {
+        if let Some(confirmed) = confirm(models, frame, d)? {
+            if !found.iter().any(|f| same_person(f, &confirmed)) {
+                found.push(confirmed);
+            }
+        }
+    }
+    let largest = found
+        .iter()
+        .map(|d| d.body_box(aspect).area())
+        .fold(0.0, f32::max);
+    if largest < ZOOM_BELOW {
+        for tile in tiles(w, h) {
+            for d in models.detect(frame, &tile, MIN_SCORE)? {
+                if found.iter().any(|f| same_person(f, &d)) {
+                    continue;
+                }
+                if let Some(confirmed) = confirm(models, frame, &d)? {
+                    if !found.iter().any(|f| same_person(f, &confirmed)) {
+                        found.push(confirmed);
+                    }
+                }
+            }
+        }
+    }
+    let mut people: Vec<Person> = found
+        .into_iter()
+        .map(|detection| Person {
+            detection,
+            landmarks: Vec::new(),
+            roi: None,
+        })
+        .collect();
+    order_people(&mut people, aspect);
+    // The landmark model looks at the largest people (MediaPipe's own check:
+    // its pose flag): a find it sees no body in is dropped. The first kept
+    // is the person the facts are about.
+    let mut checked = Vec::new();
+    for (runs, mut person) in people.into_iter().enumerate() {
+        if checked.len() >= VERIFIED || runs > VERIFIED {
+            break;
+        }
+        let [hip, circle, ..] = person.detection.keypoints;
+        let roi = crate::content::geometry::roi_from_alignment(hip, circle, w, h);
+        let run = models.landmarks(frame, &roi)?;
+        if run.presence >= MIN_PRESENCE {
+            person.landmarks = run.landmarks;
+            person.roi = Some(roi);
+            checked.push(person);
+        }
+    }
+    let people = checked;
+    Ok(Pose {
+        width: w,
+        height: h,
+        people,
+    })
+}
+
+/// Overlapping squares covering the picture, each [`TILE_SHARE`] of its long
+/// side.
+pub fn tiles(width: u32, height: u32) -> Vec<Square> {
+    let side = TILE_SHARE * width.max(height) as f32;
+    let centres = |extent: f32| -> Vec<f32> {
+        if extent <= side {
+            return vec![extent / 2.0];
+        }
+        let stride = side * (1.0 - TILE_OVERLAP);
+        let n = ((extent - side) / stride).ceil() as usize + 1;
+        let step = (extent - side) / (n - 1) as f32;
+        (0..n).map(|i| side / 2.0 + i as f32 * step).collect()
+    };
+    let mut out = Vec::new();
+    for cy in centres(height as f32) {
+        for cx in centres(width as f32) {
+            out.push(Square {
+                cx,
+                cy,
+                side,
+                rotation: 0.0,
+            });
+        }
+    }
+    out
+}
+
+/// Two detections of one person: their face boxes overlap.
+fn same_person(a: &Detection, b: &Detection) -> bool {
+    a.face.iou(&b.face) > 0.3
+}
+
+/// `d` scored again on a close crop around its body; the crop's own best
+/// detection of the same person when it scores at least [`CONFIRM_SCORE`].
+fn confirm(
+    models: &PoseModels,
+    frame: &Rgb,
+    d: &Detection,
+) -> Result<Option<Detection>, ContentError> {
+    let (w, h) = (frame.width as f32, frame.height as f32);
+    let hip = d.keypoints[0];
+    let diameter = d.body_size(w / h) * h;
+    let square = Square {
+        cx: hip.x * w,
+        cy: hip.y * h,
+        side: (CONFIRM_SIDE * diameter).max(8.0),
+        rotation: 0.0,
+    };
+    let near = |c: &Detection| {
+        let grown = BoxN {
+            x0: d.face.x0 - d.face.width(),
+            y0: d.face.y0 - d.face.height(),
+            x1: d.face.x1 + d.face.width(),
+            y1: d.face.y1 + d.face.height(),
+        };
+        let (cx, cy) = ((c.face.x0 + c.face.x1) / 2.0, (c.face.y0 + c.face.y1) / 2.0);
+        cx >= grown.x0 && cx <= grown.x1 && cy >= grown.y0 && cy <= grown.y1
+    };
+    let best = models
+        .detect(frame, &square, CONFIRM_SCORE)?
+        .into_iter()
+        .find(near);
+    Ok(best)
+}

@@ -1,0 +1,247 @@
+//! The two BlazePose models, loaded once and run through tract (pure Rust).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tract_tflite::prelude::*;
+
+use super::pixels::{Border, Rgb, Square};
+use crate::content::geometry::{
+    self, Detection, Point, Roi, ANCHORS, DETECTOR_SIDE, DETECTOR_VALUES, LANDMARK_SIDE,
+    MODEL_LANDMARKS,
+};
+use crate::content::Landmark;
+use crate::error::ContentError;
+
+/// The person detector's file name in the models folder.
+pub const DETECTOR_FILE: &str = "pose_detection.tflite";
+/// The landmark model's file name in the models folder.
+pub const LANDMARK_FILE: &str = "pose_landmark_full.tflite";
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// MediaPipe's BlazePose detector and 33-keypoint landmark model (full), as
+/// rewritten by `scripts/pose_models.py`. Load once and share: running takes
+/// `&self`, from any number of threads.
+#[derive(Clone)]
+pub struct PoseModels {
+    detector: Plan,
+    landmarks: Plan,
+    anchors: Arc<Vec<Point>>,
+}
+
+impl std::fmt::Debug for PoseModels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PoseModels")
+    }
+}
+
+/// What the landmark model says about one square.
+pub struct LandmarkRun {
+    /// The 33 body landmarks, normalised to the frame.
+    pub landmarks: Vec<Landmark>,
+    /// The model's own "a body is here" score, 0–1.
+    pub presence: f32,
+}
+
+impl PoseModels {
+    /// Where the models live: `$PREFLIGHT_MODELS`, else
+    /// `$XDG_DATA_HOME/preflight/models`, else `~/.local/share/preflight/models`.
+    pub fn default_dir() -> PathBuf {
+        if let Some(dir) = std::env::var_os("PREFLIGHT_MODELS").filter(|d| !d.is_empty()) {
+            return PathBuf::from(dir);
+        }
+        let data = std::env::var_os("XDG_DATA_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from(".local/share"));
+        data.join("preflight").join("models")
+    }
+
+    /// Whether both model files are in `dir`.
+    pub fn installed_in(dir: &Path) -> bool {
+        dir.join(DETECTOR_FILE).is_file() && dir.join(LANDMARK_FILE).is_file()
+    }
+
+    /// Loads both models from `dir`.
+    pub fn load(dir: &Path) -> Result<PoseModels, ContentError> {
+        for file in [DETECTOR_FILE, LANDMARK_FILE] {
+            if !dir.join(file).is_file() {
+                return Err(ContentError::ModelsMissing {
+                    dir: dir.display().to_string(),
+                    missing: file.to_string(),
+                });
+            }
+        }
+        Ok(PoseModels {
+            detector: load_plan(&dir.join(DETECTOR_FILE), DETECTOR_SIDE)?,
+            landmarks: load_plan(&dir.join(LANDMARK_FILE), LANDMARK_SIDE)?,
+            anchors: Arc::new(geometry::anchors()),
+        })
+    }
+
+    /// Loads both models from [`PoseModels::default_dir`].
+    pub fn load_default() -> Result<PoseModels, ContentError> {
+        Self::load(&Self::default_dir())
+    }
+
+    /// The detector's raw outputs for `square` of `frame`: 2254 × 12 box
+    /// values and 2254 score logits.
+    pub fn detector_raw(
+        &self,
+        frame: &Rgb,
+        square: &Square,
+    ) -> Result<(Vec<f32>, Vec<f32>), ContentError> {
+        let input = frame.sample(square, DETECTOR_SIDE, (-1.0, 1.0), Border::Zero);
+        let out = run(&self.detector, input, DETECTOR_SIDE)?;
+        let boxes = output(&out, 0, ANCHORS * DETECTOR_VALUES)?;
+        let scores = output(&out, 1, ANCHORS)?;
+        Ok((boxes, scores))
+    }
+
+    /// People in `square` of `frame` scoring at least `min_score`, after
+    /// suppression, in frame coordinates (normalised), best first.
+    pub fn detect(
+        &self,
+        frame: &Rgb,
+        square: &Square,
+        min_score: f32,
+    ) -> Result<Vec<Detection>, ContentError> {
+        Ok(self
+            .detect_with_near_misses(frame, square, min_score, min_score)?
+            .0)
+    }
+
+    /// As [`PoseModels::detect`], from one run: the finds scoring at least
+    /// `min_score` (suppressed among themselves, as MediaPipe does), and the
+    /// near misses scoring from `near` up to it (suppressed among themselves).
+    pub fn detect_with_near_misses(
+        &self,
+        frame: &Rgb,
+        square: &Square,
+        min_score: f32,
+        near: f32,
+    ) -> Result<(Vec<Detection>, Vec<Detection>), ContentError> {
+        let (boxes, scores) = self.detector_raw(frame, square)?;
+        let candidates =
+            geometry::decode_detections(&boxes, &scores, &self.anchors, near.min(min_score));
+        let (found, missed): (Vec<Detection>, Vec<Detection>) =
+            candidates.into_iter().partition(|d| d.score >= min_score);
+        let found = self.to_frame(geometry::weighted_nms(found, 0.3), frame, square);
+        let missed = self.to_frame(geometry::weighted_nms(missed, 0.3), frame, square);
+        Ok((found, missed))
+    }
+
+    fn to_frame(&self, kept: Vec<Detection>, frame: &Rgb, square: &Square) -> Vec<Detection> {
+        let (w, h) = (frame.width, frame.height);
+        kept.into_iter()
+            .map(|d| {
+                let map = |p: Point| {
+                    let (x, y) = square.to_frame(p.x, p.y, w, h);
+                    Point { x, y }
+                };
+                let (a, b) = (
+                    map(Point {
+                        x: d.face.x0,
+                        y: d.face.y0,
+                    }),
+                    map(Point {
+                        x: d.face.x1,
+                        y: d.face.y1,
+                    }),
+                );
+                Detection {
+                    score: d.score,
+                    face: geometry::BoxN {
+                        x0: a.x,
+                        y0: a.y,
+                        x1: b.x,
+                        y1: b.y,
+                    },
+                    keypoints: d.keypoints.map(map),
+                }
+            })
+            .collect()
+    }
+
+    /// The landmark model's raw outputs for `roi` of `frame`: 39 × 5 values
+    /// (x, y, z, visibility and presence logits, in input pixels) and the
+    /// pose flag.
+    pub fn landmarks_raw(&self, frame: &Rgb, roi: &Roi) -> Result<(Vec<f32>, f32), ContentError> {
+        let square = Square {
+            cx: roi.cx * frame.width as f32,
+            cy: roi.cy * frame.height as f32,
+            side: roi.width * frame.width as f32,
+            rotation: roi.rotation,
+        };
+        let input = frame.sample(&square, LANDMARK_SIDE, (0.0, 1.0), Border::Replicate);
+        let out = run(&self.landmarks, input, LANDMARK_SIDE)?;
+        let values = output(&out, 0, MODEL_LANDMARKS * 5)?;
+        let flag = output(&out, 1, 1)?[0];
+        Ok((values, flag))
+    }
+
+    /// The 33 body landmarks in `roi`, in frame coordinates.
+    pub fn landmarks(&self, frame: &Rgb, roi: &Roi) -> Result<LandmarkRun, ContentError> {
+        let (values, flag) = self.landmarks_raw(frame, roi)?;
+        let side = LANDMARK_SIDE as f32;
+        let landmarks = values
+            .chunks_exact(5)
+            .take(geometry::BODY_LANDMARKS)
+            .map(|v| {
+                let p = geometry::project_from_roi(
+                    Point {
+                        x: v[0] / side,
+                        y: v[1] / side,
+                    },
+                    roi,
+                );
+                Landmark {
+                    x: p.x,
+                    y: p.y,
+                    visibility: geometry::sigmoid(v[3]),
+                }
+            })
+            .collect();
+        Ok(LandmarkRun {
+            landmarks,
+            presence: flag,
+        })
+    }
+}
+
+fn load_plan(path: &Path, side: usize) -> Result<Plan, ContentError> {
+    let fail = |e: TractError| ContentError::ModelLoad {
+        path: path.display().to_string(),
+        reason: format!("{e:#}"),
+    };
+    let model = tract_tflite::tflite().model_for_path(path).map_err(fail)?;
+    let model = model
+        .with_input_fact(0, f32::fact([1, side, side, 3]))
+        .map_err(fail)?;
+    model
+        .into_optimized()
+        .map_err(fail)?
+        .into_runnable()
+        .map_err(fail)
+}
+
+fn run(plan: &Plan, input: Vec<f32>, side: usize) -> Result<TVec<TValue>, ContentError> {
+    let tensor = Tensor::from_shape(&[1, side, side, 3], &input)
+        .map_err(|e| ContentError::Inference(format!("{e:#}")))?;
+    plan.run(tvec!(tensor.into()))
+        .map_err(|e| ContentError::Inference(format!("{e:#}")))
+}
+
+fn output(out: &TVec<TValue>, index: usize, len: usize) -> Result<Vec<f32>, ContentError> {
+    let bad =
+        || ContentError::Inference(format!("the model's output {index} is not {len} numbers"));
+    let tensor = out.get(index).ok_or_else(bad)?;
+    let plain = tensor.try_as_plain_ram().map_err(|_| bad())?;
+    let view = plain.as_slice::<f32>().map_err(|_| bad())?;
+    if view.len() != len {
+        return Err(bad());
+    }
+    Ok(view.to_vec())
+}

@@ -1,0 +1,652 @@
+//! The pose models on real photographs nobody here made, and on cases derived
+//! from them with ImageMagick and the ffmpeg CLI. Needs the models and the
+//! photos `bash scripts/setup.sh` installs: without them these tests fail and
+//! say so (CI installs them). The models are loaded once for the whole binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use preflight::content::video::FrameSample;
+use preflight::content::{BodyExtent, ContentFacts};
+use preflight::pose::{Rgb, Square};
+use preflight::{PoseModels, Rule};
+
+fn models() -> &'static PoseModels {
+    static MODELS: OnceLock<PoseModels> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        PoseModels::load_default()
+            .unwrap_or_else(|e| panic!("{e}\nrun `bash scripts/setup.sh` first"))
+    })
+}
+
+/// A photo installed by `scripts/setup.sh`.
+pub fn photo(name: &str) -> PathBuf {
+    let dir = std::env::var_os("PREFLIGHT_PHOTOS")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let data = std::env::var_os("XDG_DATA_HOME")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".local/share")
+                });
+            data.join("preflight/photos")
+        });
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `bash scripts/setup.sh` (it installs the content tests' photos)",
+        path.display()
+    );
+    path
+}
+
+fn reference() -> &'static serde_json::Value {
+    static REF: OnceLock<serde_json::Value> = OnceLock::new();
+    REF.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/content/pose_reference.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    })
+}
+
+fn rgb(path: &Path) -> Rgb {
+    let img = image::open(path).unwrap().to_rgb8();
+    Rgb {
+        width: img.width(),
+        height: img.height(),
+        data: img.into_raw(),
+    }
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// ImageMagick's `convert` with `args`, writing `out` in `dir`.
+fn convert(dir: &Path, args: &[&str], out: &str) -> PathBuf {
+    let path = dir.join(out);
+    run(Command::new("convert").args(args).arg(&path));
+    path
+}
+
+fn rules(warnings: &[preflight::Warning]) -> Vec<&'static str> {
+    warnings.iter().map(|w| w.rule.id()).collect()
+}
+
+fn content_rules(w: &[preflight::Warning]) -> Vec<&'static str> {
+    rules(w)
+        .into_iter()
+        .filter(|r| r.starts_with("content."))
+        .collect()
+}
+
+fn image(path: &Path) -> preflight::ImageContent {
+    preflight::analyze_image(path, models()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn assert_close(what: &str, ours: f32, theirs: f64, tolerance: f64) {
+    let d = (f64::from(ours) - theirs).abs();
+    assert!(
+        d <= tolerance,
+        "{what}: tract {ours}, TFLite {theirs} (off by {d})"
+    );
+}
+
+#[test]
+fn tract_agrees_with_the_tflite_runtime_on_both_models() {
+    let r = &reference()["raw"];
+    let astronaut = rgb(&photo("astronaut.png"));
+    // Every other pixel from (32, 32): the same input the reference built.
+    let square = Square {
+        cx: 256.0,
+        cy: 256.0,
+        side: 448.0,
+        rotation: 0.0,
+    };
+    let (boxes, scores) = models().detector_raw(&astronaut, &square).unwrap();
+    let sum: f64 = scores.iter().map(|&s| f64::from(s)).sum();
+    assert_close(
+        "summed logits",
+        sum as f32,
+        r["detector_logit_sum"].as_f64().unwrap(),
+        0.05,
+    );
+    for best in r["detector_best"].as_array().unwrap() {
+        let i = best["anchor"].as_u64().unwrap() as usize;
+        assert_close("logit", scores[i], best["logit"].as_f64().unwrap(), 1e-3);
+        for (k, v) in best["values"].as_array().unwrap().iter().enumerate() {
+            assert_close("box value", boxes[i * 12 + k], v.as_f64().unwrap(), 1e-2);
+        }
+    }
+    let roi = preflight::content::Roi {
+        cx: 0.5,
+        cy: 0.5,
+        width: 1.0,
+        height: 1.0,
+        rotation: 0.0,
+    };
+    let (values, flag) = models().landmarks_raw(&astronaut, &roi).unwrap();
+    assert_close(
+        "pose flag",
+        flag,
+        r["landmark_flag"].as_f64().unwrap(),
+        1e-3,
+    );
+    let theirs = r["landmark_values"].as_array().unwrap();
+    assert_eq!(values.len(), theirs.len());
+    for (i, (ours, theirs)) in values.iter().zip(theirs).enumerate() {
+        assert_close(
+            &format!("landmark value {i}"),
+            *ours,
+            theirs.as_f64().unwrap(),
+            1e-2,
+        );
+    }
+}
+
+/// Our pipeline against MediaPipe's on its visible landmarks, in frame units.
+/// Both run the same models on the same squares, up to how each resamples the
+/// picture (MediaPipe through OpenCV).
+const MEAN_OFFSET: f64 = 0.02;
+const WORST_OFFSET: f64 = 0.05;
+
+#[test]
+fn keypoints_agree_with_mediapipe_s_own_pipeline() {
+    let pipeline = reference()["pipeline"].as_object().unwrap();
+    for (name, expected) in pipeline {
+        let found = image(&photo(name));
+        let Some(expected) = expected.as_array() else {
+            assert_eq!(found.facts.people, 0, "{name}: MediaPipe finds nobody");
+            continue;
+        };
+        let person = found
+            .pose
+            .people
+            .first()
+            .unwrap_or_else(|| panic!("{name}: nobody found"));
+        let mut offsets = Vec::new();
+        for (i, e) in expected.iter().enumerate() {
+            let (x, y, vis) = (
+                e[0].as_f64().unwrap(),
+                e[1].as_f64().unwrap(),
+                e[2].as_f64().unwrap(),
+            );
+            if vis < 0.5 {
+                continue;
+            }
+            let l = person.landmarks[i];
+            offsets.push((i, (f64::from(l.x) - x).hypot(f64::from(l.y) - y)));
+        }
+        assert!(
+            offsets.len() >= 10,
+            "{name}: only {} visible landmarks compared",
+            offsets.len()
+        );
+        let mean = offsets.iter().map(|o| o.1).sum::<f64>() / offsets.len() as f64;
+        let worst = offsets.iter().map(|o| o.1).fold(0.0, f64::max);
+        eprintln!(
+            "{name}: {} landmarks, mean offset {mean:.4}, worst {worst:.4} of the frame",
+            offsets.len()
+        );
+        assert!(
+            mean < MEAN_OFFSET && worst < WORST_OFFSET,
+            "{name}: {offsets:.3?}"
+        );
+    }
+}
+
+/// The facts every clearly visible person shares.
+fn assert_clear_person(name: &str, c: &preflight::ImageContent) {
+    let r = content_rules(&c.warnings);
+    for rule in [
+        "content.person.missing",
+        "content.person.small",
+        "content.pose.orientation",
+    ] {
+        assert!(!r.contains(&rule), "{name}: {r:?} ({:?})", c.facts);
+    }
+    assert!(
+        c.facts.people >= 1 && c.facts.head_visible,
+        "{name}: {:?}",
+        c.facts
+    );
+    assert!(c.facts.person_area > 0.2, "{name}: {:?}", c.facts);
+}
+
+#[test]
+fn real_photos_of_people_give_a_clear_person() {
+    // Her left elbow is behind the helmet she holds (MediaPipe's own
+    // visibility for it: 0.33): less than an upper body by the rule.
+    let astronaut = image(&photo("astronaut.png"));
+    assert_clear_person("astronaut", &astronaut);
+    assert_eq!(astronaut.facts.people, 1);
+    assert_eq!(
+        astronaut.facts.body,
+        BodyExtent::Partial,
+        "{:?}",
+        astronaut.facts
+    );
+    assert!(astronaut.facts.person_area > 0.3, "{:?}", astronaut.facts);
+    assert_eq!(content_rules(&astronaut.warnings), ["content.body.partial"]);
+
+    // The cameraman leans into his camera: about 30° from upright.
+    let camera = image(&photo("camera.png"));
+    assert_clear_person("camera", &camera);
+    assert!(
+        (15.0..45.0).contains(&camera.facts.roll_deg.unwrap()),
+        "{:?}",
+        camera.facts
+    );
+
+    let messi = image(&photo("messi5.jpg"));
+    assert_clear_person("messi5", &messi);
+    assert_eq!(messi.facts.body, BodyExtent::Full, "{:?}", messi.facts);
+    assert_eq!(content_rules(&messi.warnings), Vec::<&str>::new());
+}
+
+#[test]
+fn photos_without_a_person_give_person_missing() {
+    for name in [
+        "coffee.png",
+        "chelsea.png",
+        "rocket.jpg",
+        "motorcycle_left.png",
+    ] {
+        let c = image(&photo(name));
+        assert_eq!(c.facts, ContentFacts::nobody(), "{name}");
+        assert_eq!(
+            content_rules(&c.warnings),
+            ["content.person.missing"],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn derived_cases_give_their_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let astronaut = photo("astronaut.png");
+    let a = astronaut.to_str().unwrap();
+
+    let upside_down = image(&convert(d, &[a, "-rotate", "180"], "upside_down.png"));
+    assert!(
+        content_rules(&upside_down.warnings).contains(&"content.pose.orientation"),
+        "{:?}",
+        upside_down.facts
+    );
+    assert!(
+        upside_down.facts.roll_deg.unwrap().abs() > 135.0,
+        "{:?}",
+        upside_down.facts
+    );
+
+    let lying = image(&convert(d, &[a, "-rotate", "90"], "lying.png"));
+    assert!(
+        content_rules(&lying.warnings).contains(&"content.pose.orientation"),
+        "{:?}",
+        lying.facts
+    );
+
+    let two = image(&convert(d, &[a, a, "+append"], "two.png"));
+    assert_eq!(two.facts.people, 2, "{:?}", two.facts);
+    assert!(content_rules(&two.warnings).contains(&"content.person.many"));
+
+    // The top quarter cut off, through her nose: eyes and ears are gone.
+    let headless = image(&convert(
+        d,
+        &[a, "-crop", "512x382+0+130", "+repage"],
+        "headless.png",
+    ));
+    let r = content_rules(&headless.warnings);
+    assert!(
+        r.contains(&"content.head.hidden"),
+        "{r:?} {:?}",
+        headless.facts
+    );
+    assert!(!headless.facts.head_visible && headless.facts.people == 1);
+    // Cut below the chin, nobody is found at all: BlazePose's detector looks
+    // for a face (still an advisory, and the right one to act on).
+    let no_face = image(&convert(
+        d,
+        &[a, "-crop", "512x330+0+182", "+repage"],
+        "no_face.png",
+    ));
+    assert_eq!(
+        content_rules(&no_face.warnings),
+        ["content.person.missing"],
+        "{:?}",
+        no_face.facts
+    );
+
+    let small = small_person(d);
+    let c = image(&small);
+    assert_eq!(
+        content_rules(&c.warnings),
+        ["content.person.small"],
+        "{:?}",
+        c.facts
+    );
+    assert!(
+        c.facts.person_area < 0.05 && c.facts.person_area > 0.002,
+        "{:?}",
+        c.facts
+    );
+}
+
+/// messi5.jpg's player, cut out with the crowd and pitch around him, pasted at
+/// 20 % of the height onto a 2000 × 1500 grass-green canvas.
+pub fn small_person(dir: &Path) -> PathBuf {
+    let messi = photo("messi5.jpg");
+    convert(
+        dir,
+        &[
+            "-size",
+            "2000x1500",
+            "xc:#3a7d3a",
+            "(",
+            messi.to_str().unwrap(),
+            "-crop",
+            "420x300+50+40",
+            "+repage",
+            "-resize",
+            "x300",
+            ")",
+            "-geometry",
+            "+1200+700",
+            "-composite",
+        ],
+        "small.jpg",
+    )
+}
+
+#[test]
+fn frame_person_lifts_a_small_person_above_five_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = small_person(dir.path());
+    let spec = preflight::Spec::lookup(
+        preflight::Provider::Aihubmax,
+        preflight::Model::KlingV3,
+        preflight::Orientation::Video,
+    )
+    .unwrap();
+    let framed = preflight::frame_person(&small, models(), &spec.image)
+        .unwrap()
+        .expect("a crop");
+    assert!(
+        framed.before < 0.05 && framed.after > 0.05,
+        "{} -> {}",
+        framed.before,
+        framed.after
+    );
+    let out = dir.path().join(format!("framed.{}", framed.extension));
+    std::fs::write(&out, &framed.bytes).unwrap();
+    // Checked again, by the models and by ImageMagick.
+    let again = image(&out);
+    assert!(again.facts.person_area > 0.05, "{:?}", again.facts);
+    assert!(!content_rules(&again.warnings).contains(&"content.person.small"));
+    let size = Command::new("identify")
+        .args(["-format", "%w %h"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let size = String::from_utf8(size.stdout).unwrap();
+    let (w, h) = size.split_once(' ').unwrap();
+    let (w, h): (u32, u32) = (w.parse().unwrap(), h.parse().unwrap());
+    assert_eq!((w, h), (framed.crop.width, framed.crop.height));
+    assert!(
+        w.min(h) >= 300 && f64::from(w) / f64::from(h) <= 2.5 && f64::from(h) / f64::from(w) <= 2.5
+    );
+}
+
+/// `ffmpeg` making a video from `args`, in `dir`.
+fn ffmpeg(dir: &Path, args: &[&str], out: &str) -> PathBuf {
+    let path = dir.join(out);
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .arg(&path));
+    path
+}
+
+fn video(path: &Path) -> preflight::VideoContent {
+    let facts = match preflight::probe(path).unwrap() {
+        preflight::MediaFacts::Video(v) => v,
+        _ => panic!("not a video"),
+    };
+    let limits = preflight::DecodeLimits::default();
+    preflight::analyze_video(
+        path,
+        models(),
+        (0, facts.duration_us),
+        facts.rotation,
+        &limits,
+        2,
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn has(samples: &[FrameSample], rule: Rule, warnings: &[preflight::Warning]) -> bool {
+    let _ = samples;
+    warnings.iter().any(|w| w.rule == rule)
+}
+
+#[test]
+fn videos_made_from_the_photos_give_their_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = photo("astronaut.png");
+    let a = a.to_str().unwrap();
+    let coffee = photo("coffee.png");
+
+    let messi = photo("messi5.jpg");
+    let m = messi.to_str().unwrap();
+    // Still: the footballer for 4 s.
+    let still = video(&ffmpeg(
+        d,
+        &[
+            "-loop",
+            "1",
+            "-i",
+            m,
+            "-t",
+            "4",
+            "-r",
+            "25",
+            "-vf",
+            "scale=548:342,setsar=1",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "still.mp4",
+    ));
+    assert_eq!(
+        content_rules(&still.warnings),
+        Vec::<&str>::new(),
+        "{:?}",
+        still.facts
+    );
+    assert_eq!(still.facts.frames_with_person, still.facts.frames_sampled);
+    assert!(still.facts.frames_sampled.unwrap() >= 6);
+
+    // The astronaut for 2 s, then the coffee cup for 2 s: lost half the time.
+    let lost = video(&ffmpeg(
+        d,
+        &[
+            "-loop",
+            "1",
+            "-t",
+            "2",
+            "-i",
+            a,
+            "-loop",
+            "1",
+            "-t",
+            "2",
+            "-i",
+            coffee.to_str().unwrap(),
+            "-filter_complex",
+            "[0]scale=600:400,setsar=1[a];[1]scale=600:400,setsar=1[b];[a][b]concat=n=2:v=1[v]",
+            "-map",
+            "[v]",
+            "-r",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "lost.mp4",
+    ));
+    assert!(
+        has(&lost.samples, Rule::ContentPersonLost, &lost.warnings),
+        "{:?}",
+        lost.facts
+    );
+
+    // The camera pans across a scene: the footballer, cut out with the crowd
+    // behind him, standing in front of the launch pad of rocket.jpg.
+    let rocket = photo("rocket.jpg");
+    let scene = convert(
+        d,
+        &[
+            rocket.to_str().unwrap(),
+            "-resize",
+            "1600x",
+            "(",
+            m,
+            "-crop",
+            "420x300+50+40",
+            "+repage",
+            "-resize",
+            "x300",
+            ")",
+            "-geometry",
+            "+560+380",
+            "-composite",
+        ],
+        "scene.png",
+    );
+    let pan = video(&ffmpeg(
+        d,
+        &[
+            "-loop",
+            "1",
+            "-i",
+            scene.to_str().unwrap(),
+            "-t",
+            "4",
+            "-r",
+            "25",
+            "-vf",
+            "crop=960:540:x='200+t*80':y=200",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "pan.mp4",
+    ));
+    assert!(
+        has(&pan.samples, Rule::ContentCameraMoving, &pan.warnings),
+        "{:?}",
+        pan.facts
+    );
+    assert!(!has(
+        &still.samples,
+        Rule::ContentCameraMoving,
+        &still.warnings
+    ));
+
+    // A coffee cup only: nobody in any frame.
+    let empty = video(&ffmpeg(
+        d,
+        &[
+            "-loop",
+            "1",
+            "-i",
+            coffee.to_str().unwrap(),
+            "-t",
+            "3",
+            "-r",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "empty.mp4",
+    ));
+    assert_eq!(
+        content_rules(&empty.warnings),
+        ["content.person.missing"],
+        "{:?}",
+        empty.facts
+    );
+}
+
+#[test]
+fn a_person_swinging_across_the_frame_moves_too_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let messi = photo("messi5.jpg");
+    // The player, cut out, swinging left and right on a plain background once
+    // a second: the samples, half a second apart, catch him at either end.
+    let fast = video(&ffmpeg(
+        d,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=0x3a7d3a:s=1280x720:r=25:d=4",
+            "-loop",
+            "1",
+            "-i",
+            messi.to_str().unwrap(),
+            "-filter_complex",
+            "[1]crop=420:300:50:40,scale=-2:300[p];[0][p]overlay=x='360+340*sin(2*PI*t)':y=200[v]",
+            "-map",
+            "[v]",
+            "-t",
+            "4",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "fast.mp4",
+    ));
+    assert!(
+        has(&fast.samples, Rule::ContentMotionFast, &fast.warnings),
+        "{:?}",
+        fast.facts
+    );
+    // The same footage standing still is not fast.
+    let slow = video(&ffmpeg(
+        d,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=0x3a7d3a:s=1280x720:r=25:d=4",
+            "-loop",
+            "1",
+            "-i",
+            messi.to_str().unwrap(),
+            "-filter_complex",
+            "[1]crop=420:300:50:40,scale=-2:300[p];[0][p]overlay=x=360:y=200[v]",
+            "-map",
+            "[v]",
+            "-t",
+            "4",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "slow.mp4",
+    ));
+    assert!(
+        !has(&slow.samples, Rule::ContentMotionFast, &slow.warnings),
+        "{:?}",
+        slow.facts
+    );
+}
