@@ -1201,18 +1201,7 @@ fn image_link_uploads_the_image_where_base64_would_do() {
 /// The pose models the test process itself uses (before `Env` clears the
 /// environment).
 fn models_dir() -> PathBuf {
-    std::env::var_os("PREFLIGHT_MODELS")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let data = std::env::var_os("XDG_DATA_HOME")
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share")
-                });
-            data.join("preflight/models")
-        })
+    preflight::PoseModels::default_dir()
 }
 
 #[test]

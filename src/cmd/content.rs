@@ -22,6 +22,18 @@ pub struct Analysed {
     pub picture: Option<Vec<u8>>,
 }
 
+impl Analysed {
+    /// A video's findings, with its contact sheet when `show` asks for it.
+    fn of_video(c: preflight::VideoContent, show: bool) -> Result<Self, preflight::ContentError> {
+        let picture = show.then(|| preflight::show_video(&c)).transpose()?;
+        Ok(Self {
+            facts: c.facts,
+            warnings: c.warnings,
+            picture,
+        })
+    }
+}
+
 /// Analyses one probed file: an image whole, a video over the window `fix`
 /// would send. `threads`: how many frames of a video to analyse at once.
 /// With `deep`, a video's cut scan rides on the same decode when the window
@@ -46,17 +58,7 @@ pub fn analyse(
                 &options.limits,
                 threads,
             )?;
-            let picture = if show {
-                Some(preflight::show_video(&c)?)
-            } else {
-                None
-            };
-            let analysed = Analysed {
-                facts: c.facts,
-                warnings: c.warnings,
-                picture,
-            };
-            return Ok((analysed, Some(scenes)));
+            return Ok((Analysed::of_video(c, show)?, Some(scenes)));
         }
     }
     Ok((
@@ -76,11 +78,7 @@ fn analyse_alone(
     match facts {
         MediaFacts::Image(_) => {
             let c = preflight::analyze_image(path, models)?;
-            let picture = if show {
-                Some(preflight::show_image(&c)?)
-            } else {
-                None
-            };
+            let picture = show.then(|| preflight::show_image(&c)).transpose()?;
             Ok(Analysed {
                 facts: c.facts,
                 warnings: c.warnings,
@@ -98,16 +96,7 @@ fn analyse_alone(
                 &options.limits,
                 threads,
             )?;
-            let picture = if show {
-                Some(preflight::show_video(&c)?)
-            } else {
-                None
-            };
-            Ok(Analysed {
-                facts: c.facts,
-                warnings: c.warnings,
-                picture,
-            })
+            Analysed::of_video(c, show)
         }
     }
 }

@@ -25,15 +25,7 @@ pub fn photo(name: &str) -> PathBuf {
     let dir = std::env::var_os("PREFLIGHT_PHOTOS")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let data = std::env::var_os("XDG_DATA_HOME")
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".local/share")
-                });
-            data.join("preflight/photos")
-        });
+        .unwrap_or_else(|| preflight::pose::data_dir().join("photos"));
     let path = dir.join(name);
     assert!(
         path.is_file(),

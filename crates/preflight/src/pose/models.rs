@@ -44,6 +44,18 @@ pub struct LandmarkRun {
     pub presence: f32,
 }
 
+/// preflight's data folder, where `scripts/setup.sh` installs the models
+/// (`models/`) and the content tests' photos (`photos/`):
+/// `$XDG_DATA_HOME/preflight`, else `~/.local/share/preflight`.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from(".local/share"))
+        .join("preflight")
+}
+
 impl PoseModels {
     /// Where the models live: `$PREFLIGHT_MODELS`, else
     /// `$XDG_DATA_HOME/preflight/models`, else `~/.local/share/preflight/models`.
@@ -51,12 +63,7 @@ impl PoseModels {
         if let Some(dir) = std::env::var_os("PREFLIGHT_MODELS").filter(|d| !d.is_empty()) {
             return PathBuf::from(dir);
         }
-        let data = std::env::var_os("XDG_DATA_HOME")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-            .unwrap_or_else(|| PathBuf::from(".local/share"));
-        data.join("preflight").join("models")
+        data_dir().join("models")
     }
 
     /// Whether both model files are in `dir`.
