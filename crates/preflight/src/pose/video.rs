@@ -33,8 +33,9 @@ pub struct VideoContent {
 }
 
 /// Analyses the window `start_us` + `duration_us` of the video at `path`
-/// (`rotation`: the clockwise degrees its flag asks for). The frames are
-/// decoded first, then analysed on `threads` threads (at least 1).
+/// (`rotation`: the clockwise degrees its flag asks for). Each frame is
+/// analysed on one of `threads` threads (at least 1) while the decode goes
+/// on: the two took about the same time one after the other.
 pub fn analyze_video(
     path: &Path,
     models: &PoseModels,
@@ -44,8 +45,10 @@ pub fn analyze_video(
     threads: usize,
 ) -> Result<VideoContent, ContentError> {
     let times = sample_times(start_us, duration_us);
-    let frames = crate::av::sample_frames(path, &times, rotation, VIDEO_WORK_SIDE, limits)?;
-    analyze_frames(models, frames, threads)
+    let posed = analyze_while_decoding(models, threads.max(1), |each| {
+        crate::av::sample_frames(path, &times, (rotation, VIDEO_WORK_SIDE), limits, each)
+    })?;
+    Ok(summarize(posed))
 }
 
 /// `check --deep --content`: the cut scan and the content analysis of the
@@ -64,28 +67,38 @@ pub fn scenes_and_content(
     Ok((scenes, analyze_frames(models, frames, threads)?))
 }
 
+/// A sampled frame as the models take it, with its time.
+fn timed_rgb(f: crate::av::SampledFrame) -> (u64, Rgb) {
+    let rgb = Rgb {
+        width: f.width,
+        height: f.height,
+        data: f.rgb,
+    };
+    (f.t_us, rgb)
+}
+
 fn analyze_frames(
     models: &PoseModels,
     sampled: Vec<crate::av::SampledFrame>,
     threads: usize,
 ) -> Result<VideoContent, ContentError> {
-    let frames: Vec<(u64, Rgb)> = sampled
-        .into_iter()
-        .map(|f| {
-            (
-                f.t_us,
-                Rgb {
-                    width: f.width,
-                    height: f.height,
-                    data: f.rgb,
-                },
-            )
-        })
-        .collect();
+    let frames: Vec<(u64, Rgb)> = sampled.into_iter().map(timed_rgb).collect();
     let poses = analyze_all(models, &frames, threads.max(1))?;
-    let mut samples = Vec::with_capacity(frames.len());
+    let posed = frames
+        .into_iter()
+        .zip(poses)
+        .map(|((t_us, frame), pose)| (t_us, frame, pose))
+        .collect();
+    Ok(summarize(posed))
+}
+
+/// Frames in time order with their poses: the facts, the background's
+/// motion between frames and the advisories.
+fn summarize(posed: Vec<(u64, Rgb, content::Pose)>) -> VideoContent {
+    let mut samples = Vec::with_capacity(posed.len());
+    let mut frames = Vec::with_capacity(posed.len());
     let mut previous: Option<(Grey, Vec<BoxN>)> = None;
-    for ((t_us, frame), pose) in frames.iter().zip(poses) {
+    for (t_us, frame, pose) in posed {
         let aspect = pose.aspect();
         let masks: Vec<BoxN> = pose
             .people
@@ -99,19 +112,20 @@ fn analyze_frames(
         });
         previous = Some((thumb, masks));
         samples.push(FrameSample {
-            t_us: *t_us,
+            t_us,
             pose,
             background_shift,
         });
+        frames.push(frame);
     }
     let (facts, many) = video_facts(&samples);
     let warnings = content::warnings(&facts, MediaKind::Video, many);
-    Ok(VideoContent {
+    VideoContent {
         facts,
         warnings,
         samples,
-        frames: frames.into_iter().map(|(_, f)| f).collect(),
-    })
+        frames,
+    }
 }
 
 /// A person's box with room for arms and hair: the mask left out of the
@@ -125,6 +139,49 @@ fn grow(b: &BoxN) -> BoxN {
         y1: b.y1 + my,
     }
     .clipped()
+}
+
+/// Runs `decode`, which hands over frames one by one, and analyses each on
+/// one of `threads` workers as it arrives. Returns the frames in time order
+/// with their poses.
+fn analyze_while_decoding(
+    models: &PoseModels,
+    threads: usize,
+    decode: impl FnOnce(&mut dyn FnMut(crate::av::SampledFrame)) -> Result<(), crate::error::FixError>,
+) -> Result<Vec<(u64, Rgb, content::Pose)>, ContentError> {
+    let (to_workers, queue) = std::sync::mpsc::channel::<(usize, crate::av::SampledFrame)>();
+    let queue = std::sync::Mutex::new(queue);
+    std::thread::scope(|scope| {
+        let worker = || {
+            let mut done = Vec::new();
+            // The lock is held only to take the next frame; a poisoned lock
+            // (a worker that panicked) still hands out frames.
+            while let Ok((i, f)) = queue.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+                let (t_us, frame) = timed_rgb(f);
+                let pose = analyze(models, &frame)?;
+                done.push((i, t_us, frame, pose));
+            }
+            Ok::<_, ContentError>(done)
+        };
+        let workers: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
+        let mut next = 0;
+        let decoded = decode(&mut |f| {
+            // The workers outlive the decode: a send cannot fail.
+            let _ = to_workers.send((next, f));
+            next += 1;
+        });
+        drop(to_workers);
+        let mut all = Vec::with_capacity(next);
+        for w in workers {
+            let part = w
+                .join()
+                .map_err(|p| ContentError::Inference(crate::error::panic_message(p.as_ref())))??;
+            all.extend(part);
+        }
+        decoded?;
+        all.sort_by_key(|(i, ..)| *i);
+        Ok(all.into_iter().map(|(_, t, f, p)| (t, f, p)).collect())
+    })
 }
 
 /// Each frame's pose, `threads` frames at a time (the models are shared).
