@@ -28,6 +28,9 @@
 //! sending it inline.
 
 #![warn(missing_docs)]
+// Without `pose` (the fuzz build), what only the content analysis calls is
+// left unused; it is not dead in any build a user gets.
+#![cfg_attr(not(feature = "pose"), allow(dead_code, unused_imports))]
 
 mod av;
 pub mod check;
@@ -38,6 +41,7 @@ pub mod fix;
 mod imaging;
 pub mod limits;
 pub mod plan;
+#[cfg(feature = "pose")]
 pub mod pose;
 pub mod probe;
 pub mod rule;
@@ -54,6 +58,7 @@ pub use facts::{
 pub use fix::{execute, repair, repair_to_bytes, Fixed};
 pub use limits::DecodeLimits;
 pub use plan::{plan, Action, FixOptions, PadFill, Plan};
+#[cfg(feature = "pose")]
 pub use pose::{
     analyze_image, analyze_video, frame_person, show_image, show_video, ImageContent, PoseModels,
     VideoContent,
