@@ -70,6 +70,35 @@ fn each_damaged_file_has_a_clear_error() {
     }
 }
 
+/// Found by the fuzzer: an AVIF whose AV1 data is empty probes fine but
+/// cannot be decoded (libheif's dav1d plugin fails, and leaks inside dav1d:
+/// fixtures/fuzz/README.md). `fix` says the file is damaged; the next is fixed.
+#[test]
+fn an_avif_with_empty_av1_data_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let avif = fixture("fuzz/avif_empty_av1_chunk.avif");
+    let good = fixture("images/portrait_720x1280_ok.jpg");
+    let out = preflight([
+        "fix".as_ref(),
+        "--json".as_ref(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+        avif.as_os_str(),
+        good.as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines = json_lines(&out);
+    let failed = lines
+        .iter()
+        .find(|l| l["path"].as_str().is_some_and(|p| p.ends_with(".avif")))
+        .expect("a line for the AVIF");
+    let error = failed["error"].as_str().expect("an error");
+    assert!(error.contains("damaged"), "{error}");
+    assert_eq!(files_below(dir.path()).len(), 1, "only the JPEG is written");
+}
+
 #[test]
 fn the_run_goes_on_after_a_bad_file() {
     let good = fixture("videos/ok_720x1280_5s.mp4");
