@@ -8,10 +8,11 @@ use anyhow::{anyhow, Result};
 use preflight::content::ContentFacts;
 use preflight::{MediaFacts, PoseModels, Spec, Warning};
 
-/// Loads the pose models, or says how to install them (`flag` is the option
-/// that needs them). The caller exits 2 on the error.
+/// Starts loading the pose models (the first file is probed and decoded
+/// meanwhile), or says how to install them (`flag` is the option that needs
+/// them). The caller exits 2 on the error.
 pub fn load_models(flag: &str) -> Result<PoseModels> {
-    PoseModels::load_default().map_err(|e| anyhow!("{flag} needs the pose models: {e}"))
+    PoseModels::start_loading_default().map_err(|e| anyhow!("{flag} needs the pose models: {e}"))
 }
 
 /// What the content analysis of one file gave.

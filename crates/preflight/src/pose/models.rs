@@ -1,7 +1,8 @@
 //! The two BlazePose models, loaded once and run through tract (pure Rust).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use tract_tflite::prelude::*;
 
@@ -25,9 +26,52 @@ type Plan = Arc<TypedRunnableModel>;
 /// `&self`, from any number of threads.
 #[derive(Clone)]
 pub struct PoseModels {
-    detector: Plan,
-    landmarks: Plan,
+    detector: Arc<Loading>,
+    landmarks: Arc<Loading>,
     anchors: Arc<Vec<Point>>,
+}
+
+/// A model being loaded on its own thread (about 0.3 s each): the first run
+/// waits for it, so a process decodes its first file meanwhile.
+struct Loading {
+    path: PathBuf,
+    job: Mutex<Option<JoinHandle<Result<Plan, String>>>>,
+    plan: OnceLock<Result<Plan, String>>,
+}
+
+impl Loading {
+    fn start(path: PathBuf, side: usize) -> Loading {
+        let from = path.clone();
+        let job = std::thread::Builder::new()
+            .name("pose-model-load".into())
+            .spawn(move || load_plan(&from, side));
+        let (job, plan) = match job {
+            Ok(job) => (Some(job), OnceLock::new()),
+            // No thread to spare: load here and now.
+            Err(_) => (None, OnceLock::from(load_plan(&path, side))),
+        };
+        Loading {
+            path,
+            job: Mutex::new(job),
+            plan,
+        }
+    }
+
+    /// The loaded model, waiting for the load to finish.
+    fn plan(&self) -> Result<&Plan, ContentError> {
+        let loaded = self.plan.get_or_init(|| {
+            let job = self.job.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match job.map(JoinHandle::join) {
+                Some(Ok(result)) => result,
+                Some(Err(panic)) => Err(crate::error::panic_message(panic.as_ref())),
+                None => Err("the load did not run".to_string()),
+            }
+        });
+        loaded.as_ref().map_err(|reason| ContentError::ModelLoad {
+            path: self.path.display().to_string(),
+            reason: reason.clone(),
+        })
+    }
 }
 
 impl std::fmt::Debug for PoseModels {
@@ -71,8 +115,19 @@ impl PoseModels {
         dir.join(DETECTOR_FILE).is_file() && dir.join(LANDMARK_FILE).is_file()
     }
 
-    /// Loads both models from `dir`.
+    /// Loads both models from `dir` (side by side, on two threads).
     pub fn load(dir: &Path) -> Result<PoseModels, ContentError> {
+        let models = Self::start_loading(dir)?;
+        models.detector.plan()?;
+        models.landmarks.plan()?;
+        Ok(models)
+    }
+
+    /// Starts loading both models from `dir` on their own threads and returns
+    /// at once, so that the caller can probe and decode meanwhile: the first
+    /// run waits for its model. A missing file is an error here; a file that
+    /// does not load is the first run's error ([`ContentError::ModelLoad`]).
+    pub fn start_loading(dir: &Path) -> Result<PoseModels, ContentError> {
         for file in [DETECTOR_FILE, LANDMARK_FILE] {
             if !dir.join(file).is_file() {
                 return Err(ContentError::ModelsMissing {
@@ -82,8 +137,8 @@ impl PoseModels {
             }
         }
         Ok(PoseModels {
-            detector: load_plan(&dir.join(DETECTOR_FILE), DETECTOR_SIDE)?,
-            landmarks: load_plan(&dir.join(LANDMARK_FILE), LANDMARK_SIDE)?,
+            detector: Arc::new(Loading::start(dir.join(DETECTOR_FILE), DETECTOR_SIDE)),
+            landmarks: Arc::new(Loading::start(dir.join(LANDMARK_FILE), LANDMARK_SIDE)),
             anchors: Arc::new(geometry::anchors()),
         })
     }
@@ -91,6 +146,11 @@ impl PoseModels {
     /// Loads both models from [`PoseModels::default_dir`].
     pub fn load_default() -> Result<PoseModels, ContentError> {
         Self::load(&Self::default_dir())
+    }
+
+    /// [`PoseModels::start_loading`] from [`PoseModels::default_dir`].
+    pub fn start_loading_default() -> Result<PoseModels, ContentError> {
+        Self::start_loading(&Self::default_dir())
     }
 
     /// The detector's raw outputs for `square` of `frame`: 2254 × 12 box
@@ -101,7 +161,7 @@ impl PoseModels {
         square: &Square,
     ) -> Result<(Vec<f32>, Vec<f32>), ContentError> {
         let input = frame.sample(square, DETECTOR_SIDE, (-1.0, 1.0), Border::Zero);
-        let out = run(&self.detector, input, DETECTOR_SIDE)?;
+        let out = run(self.detector.plan()?, input, DETECTOR_SIDE)?;
         let boxes = output(&out, 0, ANCHORS * DETECTOR_VALUES)?;
         let scores = output(&out, 1, ANCHORS)?;
         Ok((boxes, scores))
@@ -183,7 +243,7 @@ impl PoseModels {
             rotation: roi.rotation,
         };
         let input = frame.sample(&square, LANDMARK_SIDE, (0.0, 1.0), Border::Replicate);
-        let out = run(&self.landmarks, input, LANDMARK_SIDE)?;
+        let out = run(self.landmarks.plan()?, input, LANDMARK_SIDE)?;
         let values = output(&out, 0, MODEL_LANDMARKS * 5)?;
         let flag = output(&out, 1, 1)?[0];
         Ok((values, flag))
@@ -218,11 +278,10 @@ impl PoseModels {
     }
 }
 
-fn load_plan(path: &Path, side: usize) -> Result<Plan, ContentError> {
-    let fail = |e: TractError| ContentError::ModelLoad {
-        path: path.display().to_string(),
-        reason: format!("{e:#}"),
-    };
+/// The model at `path`, optimised for one `side`² RGB picture; the reason
+/// when it does not load.
+fn load_plan(path: &Path, side: usize) -> Result<Plan, String> {
+    let fail = |e: TractError| format!("{e:#}");
     let model = tract_tflite::tflite().model_for_path(path).map_err(fail)?;
     let model = model
         .with_input_fact(0, f32::fact([1, side, side, 3]))
