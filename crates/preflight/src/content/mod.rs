@@ -146,8 +146,8 @@ pub struct ContentFacts {
     /// Videos: frames with someone in them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frames_with_person: Option<u32>,
-    /// Videos: the fastest limb motion between two samples, in body heights
-    /// per second.
+    /// Videos: the fastest limb motion held over two consecutive sample
+    /// intervals, in body heights per second.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub motion_bh_per_s: Option<f64>,
     /// Videos: the share of sample pairs whose background moved.
