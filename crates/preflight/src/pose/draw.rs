@@ -138,8 +138,8 @@ pub fn annotate(frame: &Rgb, pose: &Pose, warnings: &[Warning]) -> Rgb {
             .map(|w| w.rule.id().to_uppercase())
             .collect()
     };
-    let scale = (out.width / 320).clamp(1, 4);
-    let band = (lines.len() as u32 * 9 + 3) * scale;
+    let scale = text_scale(out.width);
+    let band = band_height(out.width, lines.len());
     out.fill(0, 0, out.width, band, BLACK);
     let colour = if warnings.is_empty() {
         GREEN
@@ -155,6 +155,29 @@ pub fn annotate(frame: &Rgb, pose: &Pose, warnings: &[Warning]) -> Rgb {
         out.text(2 * scale, (2 + i as u32 * 9) * scale, line, scale, colour);
     }
     out
+}
+
+/// Dots per font pixel for a picture `width` wide.
+fn text_scale(width: u32) -> u32 {
+    (width / 320).clamp(1, 4)
+}
+
+/// The verdict band's height over a picture `width` wide: `lines` lines of
+/// text (at least one).
+fn band_height(width: u32, lines: usize) -> u32 {
+    (lines.max(1) as u32 * 9 + 3) * text_scale(width)
+}
+
+/// A band `width` wide holding just the verdict: one line per warning's rule
+/// id, or the all-clear (a video's contact sheet goes under it).
+pub fn verdict_band(width: u32, warnings: &[Warning]) -> Rgb {
+    let height = band_height(width, warnings.len());
+    let band = Rgb {
+        width,
+        height,
+        data: vec![0; width as usize * height as usize * 3],
+    };
+    annotate(&band, &Pose::default(), warnings)
 }
 
 /// Pictures side by side, `columns` a row, each scaled to `cell` pixels wide
@@ -258,6 +281,32 @@ mod tests {
         assert_eq!(sheet.data[0], 200);
         let last = sheet.data.len() - 3;
         assert_eq!(sheet.data[last], 0);
+    }
+
+    #[test]
+    fn a_wide_verdict_band_holds_every_rule_id() {
+        use crate::rule::Rule;
+        let warnings: Vec<Warning> = [
+            Rule::ContentMotionFast,
+            Rule::ContentPersonSmall,
+            Rule::ContentBodyPartial,
+        ]
+        .into_iter()
+        .map(|rule| Warning {
+            rule,
+            message: String::new(),
+        })
+        .collect();
+        // A 6-column contact sheet of 320 px cells: 4 dots per font pixel.
+        let band = verdict_band(1920, &warnings);
+        let scale = 4;
+        let third_line = (2 + 2 * 9) * scale..(2 + 2 * 9 + 7) * scale;
+        assert!(band.height >= third_line.end, "{}", band.height);
+        let row_bytes = band.width as usize * 3;
+        let drawn = third_line
+            .flat_map(|y| band.data[y as usize * row_bytes..(y as usize + 1) * row_bytes].iter())
+            .any(|&v| v > 0);
+        assert!(drawn, "the third rule id is not drawn");
     }
 
     #[test]

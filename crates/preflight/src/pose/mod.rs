@@ -114,12 +114,7 @@ pub fn show_video(content: &VideoContent) -> Result<Vec<u8>, ContentError> {
         })
         .collect();
     let sheet = contact_sheet(&drawn, 6, 320);
-    let band = Rgb {
-        width: sheet.width,
-        height: 60,
-        data: vec![0; sheet.width as usize * 60 * 3],
-    };
-    let verdict = annotate(&band, &Pose::default(), &content.warnings);
+    let verdict = draw::verdict_band(sheet.width, &content.warnings);
     let mut data = verdict.data;
     data.extend_from_slice(&sheet.data);
     Ok(crate::imaging::rgb_png(
