@@ -3,7 +3,7 @@
 //! 1. The detector looks at the whole picture, letterboxed to 224 px.
 //! 2. When it finds nobody, or only people smaller than [`ZOOM_BELOW`], it
 //!    looks again at overlapping tiles, each [`TILE_SHARE`] of the long side
-//!    (about 1.7× closer): a full-body person under about 5–6 % of a square
+//!    (2× closer): a full-body person under about 5–6 % of a square
 //!    frame is lost at 224 px. Tiles also "find" people in photos with none,
 //!    so each find is scored again on a close crop around it and kept only
 //!    from [`CONFIRM_SCORE`] on.
