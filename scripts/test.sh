@@ -22,7 +22,10 @@ export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261129}"
 cargo test --workspace --locked
 phase "cargo test"
 # Benchmarks in quick mode: each runs once, so they keep compiling and working.
-cargo test --locked --benches
+# `--workspace`, as above: the same features for every crate, so the test
+# build is reused (the root package alone resolves other features and rebuilt
+# much of the tree: 474 s in a fresh clean-clone run).
+cargo test --workspace --locked --benches
 phase "benchmarks, once each"
 # Fuzzing, short and reproducible: a fixed number of runs from seed 1 for each
 # target (headers, probe, decode); a finding fails the run. Longer runs by hand:
