@@ -99,8 +99,7 @@ pub fn limb_speed(samples: &[FrameSample]) -> Option<f64> {
 /// when `b` holds them too.
 fn interval_speed(a: &FrameSample, b: &FrameSample) -> Option<f64> {
     let aspect = a.pose.aspect();
-    let pa = a.pose.people.first()?;
-    let pb = same_person_in(pa, &a.pose, &b.pose)?;
+    let (pa, pb) = largest_followed(&a.pose, &b.pose)?;
     let dt = (b.t_us.saturating_sub(a.t_us)) as f64 / 1e6;
     let (size_a, size_b) = (
         f64::from(pa.detection.body_size(aspect)),
@@ -131,12 +130,13 @@ fn interval_speed(a: &FrameSample, b: &FrameSample) -> Option<f64> {
 /// size between samples is still itself.
 pub const SAME_PERSON_IOU: f32 = 0.2;
 
-/// The person of `b` who is `person` (of the earlier pose `a`) moved on: the
-/// one whose body box overlaps `person`'s most, from [`SAME_PERSON_IOU`] on;
+/// The largest person of the earlier pose `a`, and who they are in `b`: the
+/// person whose body box overlaps theirs most, from [`SAME_PERSON_IOU`] on;
 /// failing that, when each pose holds one person only, that person (someone
 /// alone who moved far). In a crowd the largest person changes from sample to
 /// sample: two people's limbs compared would read as fast motion.
-fn same_person_in<'p>(person: &Person, a: &Pose, b: &'p Pose) -> Option<&'p Person> {
+fn largest_followed<'p>(a: &'p Pose, b: &'p Pose) -> Option<(&'p Person, &'p Person)> {
+    let person = a.people.first()?;
     let body = person.detection.body_box(a.aspect());
     let overlapping = b
         .people
@@ -145,10 +145,11 @@ fn same_person_in<'p>(person: &Person, a: &Pose, b: &'p Pose) -> Option<&'p Pers
         .filter(|(iou, _)| *iou >= SAME_PERSON_IOU)
         .max_by(|x, y| x.0.total_cmp(&y.0))
         .map(|(_, p)| p);
-    overlapping.or(match (a.people.as_slice(), b.people.as_slice()) {
+    let followed = overlapping.or(match (a.people.as_slice(), b.people.as_slice()) {
         ([_], [alone]) => Some(alone),
         _ => None,
-    })
+    })?;
+    Some((person, followed))
 }
 
 /// The content facts of a video from its samples, and whether a second person
