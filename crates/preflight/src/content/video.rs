@@ -301,6 +301,20 @@ mod tests {
     }
 
     #[test]
+    fn passers_by_never_seen_twice_give_no_speed() {
+        // Two people on the left, then someone else alone on the right, and
+        // so on: nobody is in two samples in a row.
+        let pair = || vec![person(0.15, 0.05), person(0.45, 0.05)];
+        let samples = [
+            sample(0.0, pair()),
+            sample(0.75, vec![person(0.85, 0.05)]),
+            sample(1.5, pair()),
+            sample(2.25, vec![person(0.85, 0.05)]),
+        ];
+        assert_eq!(limb_speed(&samples), None);
+    }
+
+    #[test]
     fn in_a_crowd_the_largest_person_changing_is_not_motion() {
         // A street: someone on the left, then a passer-by on the right as the
         // largest find, then both.
