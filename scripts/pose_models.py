@@ -189,6 +189,31 @@ def split_depth_to_space(schema, model, graph, op, shapes):
     return ops
 
 
+def unshare_constants(schema, model, graph):
+    """Gives every op its own copy of a constant input another op also reads
+    (the models share their PAD ops' padding tables). tflite2onnx rewrites
+    such a table in place for the first op that reads it and then fails on
+    the second."""
+    seen = set()
+    for op in graph.operators:
+        inputs = list(op.inputs)
+        for k, i in enumerate(inputs):
+            t = graph.tensors[i] if i >= 0 else None
+            if (
+                t is None
+                or not t.buffer
+                or model.buffers[t.buffer].data is None
+                or t.type not in NUMPY_OF_TYPE
+            ):
+                continue
+            if i in seen:
+                arr = buffer_array(model, t).copy()
+                name = t.name.decode() + f"_copy{len(graph.tensors)}"
+                inputs[k] = new_tensor(schema, model, graph, name, t.shape, t.type, arr)
+            seen.add(inputs[k])
+        op.inputs = np.asarray(inputs, dtype=np.int32)
+
+
 def rewrite(schema, data):
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(data, 0))
     if len(model.subgraphs) != 1:
@@ -204,6 +229,7 @@ def rewrite(schema, data):
         else:
             ops.append(op)
     graph.operators = ops
+    unshare_constants(schema, model, graph)
     # Buffers only the folded ops read (float16, sparse) are emptied.
     read = {int(i) for op in ops for i in op.inputs if i >= 0}
     for i, t in enumerate(graph.tensors):

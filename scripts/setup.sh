@@ -49,14 +49,16 @@ fi
 # detector and 33-keypoint landmark model come from the PyPI wheel
 # mediapipe==0.10.14 (Apache-2.0); scripts/pose_models.py rewrites them once
 # (float16 and sparse weights as float32 constants, DEPTH_TO_SPACE as
-# reshape/transpose/reshape) so that tract runs them, in a venv with the two
-# packages it needs. They go to $PREFLIGHT_MODELS, else
-# $XDG_DATA_HOME/preflight/models (~/.local/share/preflight/models): nothing is
-# fetched at run time. The content tests' photos (never committed) go to
-# $PREFLIGHT_PHOTOS, else $XDG_DATA_HOME/preflight/photos: scikit-image's data
-# (astronaut, camera; coffee, chelsea, rocket, motorcycle without a person)
-# and OpenCV's sample data from Debian's opencv-doc (messi5.jpg, basketball1.png,
-# vtest.avi).
+# reshape/transpose/reshape, no constant shared between ops) and tflite2onnx
+# converts them to ONNX, in a venv with the packages those need. They run in
+# ONNX Runtime (MIT), whose library comes from the PyPI wheel
+# onnxruntime==1.32.0 and is loaded at run time. All of it goes to
+# $PREFLIGHT_MODELS, else $XDG_DATA_HOME/preflight/models
+# (~/.local/share/preflight/models): nothing is fetched at run time. The
+# content tests' photos (never committed) go to $PREFLIGHT_PHOTOS, else
+# $XDG_DATA_HOME/preflight/photos: scikit-image's data (astronaut, camera;
+# coffee, chelsea, rocket, motorcycle without a person) and OpenCV's sample
+# data from Debian's opencv-doc (messi5.jpg, basketball1.png, vtest.avi).
 data_home="${XDG_DATA_HOME:-$HOME/.local/share}"
 sudo=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then sudo="sudo"; fi
@@ -73,7 +75,7 @@ PY
 }
 models_dir="${PREFLIGHT_MODELS:-$data_home/preflight/models}"
 photos_dir="${PREFLIGHT_PHOTOS:-$data_home/preflight/photos}"
-models_stamp="mediapipe 0.10.14, pose_models.py v1"
+models_stamp="mediapipe 0.10.14, pose_models.py v2, tflite2onnx 0.4.1, onnxruntime 1.32.0"
 photos=(astronaut.png camera.png coffee.png chelsea.png rocket.jpg motorcycle_left.png messi5.jpg basketball1.png vtest.avi)
 need_models=1
 if [ -f "$models_dir/VERSION" ] && [ "$(cat "$models_dir/VERSION")" = "$models_stamp" ]; then need_models=0; fi
@@ -95,16 +97,30 @@ if [ $need_models = 1 ] || [ $need_photos = 1 ]; then
   if [ $need_models = 1 ]; then
     echo "setup: installing the pose models into $models_dir" >&2
     "${pip[@]}" "${wheel[@]}" mediapipe==0.10.14
-    "${pip[@]}" install flatbuffers==25.12.19 numpy==2.4.6
+    "${pip[@]}" install flatbuffers==25.12.19 numpy==2.4.6 tflite==2.18.0 onnx==1.23.2 tflite2onnx==0.4.1
     unzip_members "$work"/wheels/mediapipe-0.10.14-*.whl "$work/mp" \
       mediapipe/tasks/metadata/schema_py_generated.py mediapipe-0.10.14.dist-info/LICENSE \
       mediapipe/modules/pose_detection/pose_detection.tflite \
       mediapipe/modules/pose_landmark/pose_landmark_full.tflite
     mkdir -p "$models_dir"
     for m in pose_detection/pose_detection pose_landmark/pose_landmark_full; do
+      name="$(basename "$m")"
       "$work/venv/bin/python" "$here/pose_models.py" "$work/mp/mediapipe/tasks/metadata" \
-        "$work/mp/mediapipe/modules/$m.tflite" "$models_dir/$(basename "$m").tflite" >/dev/null
+        "$work/mp/mediapipe/modules/$m.tflite" "$models_dir/$name.tflite" >/dev/null
+      # It reports every layout it leaves alone: shown only when it fails.
+      "$work/venv/bin/tflite2onnx" "$models_dir/$name.tflite" "$work/$name.onnx" >"$work/convert.log" 2>&1 ||
+        { cat "$work/convert.log" >&2; exit 1; }
+      mv "$work/$name.onnx" "$models_dir/$name.onnx"
     done
+    # The runtime: the wheel's library is the same on every x86_64 Linux with
+    # glibc 2.28 or later.
+    "${pip[@]}" download --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
+      --python-version 3.11 --implementation cp -d "$work/wheels" onnxruntime==1.32.0
+    unzip_members "$work"/wheels/onnxruntime-1.32.0-*.whl "$work/ort" \
+      onnxruntime/capi/libonnxruntime.so.1.32.0 onnxruntime/LICENSE onnxruntime/ThirdPartyNotices.txt
+    mv "$work/ort/onnxruntime/capi/libonnxruntime.so.1.32.0" "$models_dir/libonnxruntime.so"
+    cp "$work/ort/onnxruntime/LICENSE" "$models_dir/LICENSE.onnxruntime"
+    cp "$work/ort/onnxruntime/ThirdPartyNotices.txt" "$models_dir/ThirdPartyNotices.onnxruntime.txt"
     cp "$work"/mp/mediapipe-0.10.14.dist-info/LICENSE "$models_dir/LICENSE.mediapipe"
     echo "$models_stamp" > "$models_dir/VERSION"
   fi

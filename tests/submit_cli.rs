@@ -1209,7 +1209,7 @@ fn strict_content_refuses_a_picture_without_a_person_before_any_upload() {
     let env = Env::with_store("novita");
     let models = models_dir();
     assert!(
-        models.join("pose_detection.tflite").is_file(),
+        models.join("pose_detection.onnx").is_file(),
         "the pose models are missing from {}: run `bash scripts/setup.sh`",
         models.display()
     );

@@ -87,7 +87,7 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[non_exhaustive]
 pub enum ContentError {
     /// The pose models are not installed.
-    #[error("the pose models are not installed in {dir} (missing {missing}); install them with `bash scripts/setup.sh`, or point PREFLIGHT_MODELS at a folder holding pose_detection.tflite and pose_landmark_full.tflite")]
+    #[error("the pose models are not installed in {dir} (missing {missing}); install them with `bash scripts/setup.sh`, or point PREFLIGHT_MODELS at a folder holding pose_detection.onnx, pose_landmark_full.onnx and libonnxruntime.so")]
     ModelsMissing {
         /// Where they were looked for.
         dir: String,

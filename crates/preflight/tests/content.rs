@@ -88,12 +88,12 @@ fn assert_close(what: &str, ours: f32, theirs: f64, tolerance: f64) {
     let d = (f64::from(ours) - theirs).abs();
     assert!(
         d <= tolerance,
-        "{what}: tract {ours}, TFLite {theirs} (off by {d})"
+        "{what}: ONNX Runtime {ours}, TFLite {theirs} (off by {d})"
     );
 }
 
 #[test]
-fn tract_agrees_with_the_tflite_runtime_on_both_models() {
+fn onnx_runtime_agrees_with_the_tflite_runtime_on_both_models() {
     let r = &reference()["raw"];
     let astronaut = rgb(&photo("astronaut.png"));
     // Every other pixel from (32, 32): the same input the reference built.

@@ -1,6 +1,6 @@
-//! The pose executor: runs MediaPipe's BlazePose models (through tract, pure
-//! Rust) on pictures and on frames sampled from videos, and hands what they
-//! found to the pure `content` module, which decides.
+//! The pose executor: runs MediaPipe's BlazePose models (in ONNX Runtime) on
+//! pictures and on frames sampled from videos, and hands what they found to
+//! the pure `content` module, which decides.
 //!
 //! - `models`: loading the two models, running them, decoding their outputs;
 //! - `pixels`: the squares of a picture the models see, grey thumbnails;

@@ -1,10 +1,13 @@
-//! The two BlazePose models, loaded once and run through tract (pure Rust).
+//! The two BlazePose models, loaded once and run by ONNX Runtime (the
+//! library `scripts/setup.sh` installs beside them, loaded at run time).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
-use tract_tflite::prelude::*;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::Tensor;
 
 use super::pixels::{Border, Rgb, Square};
 use crate::content::geometry::{
@@ -15,11 +18,15 @@ use crate::content::Landmark;
 use crate::error::ContentError;
 
 /// The person detector's file name in the models folder.
-pub const DETECTOR_FILE: &str = "pose_detection.tflite";
+pub const DETECTOR_FILE: &str = "pose_detection.onnx";
 /// The landmark model's file name in the models folder.
-pub const LANDMARK_FILE: &str = "pose_landmark_full.tflite";
+pub const LANDMARK_FILE: &str = "pose_landmark_full.onnx";
+/// ONNX Runtime's library's file name in the models folder.
+pub const RUNTIME_FILE: &str = "libonnxruntime.so";
+/// Every file the models folder must hold.
+const FILES: [&str; 3] = [DETECTOR_FILE, LANDMARK_FILE, RUNTIME_FILE];
 
-type Plan = Arc<TypedRunnableModel>;
+type Plan = Arc<Sessions>;
 
 /// MediaPipe's BlazePose detector and 33-keypoint landmark model (full), as
 /// rewritten by `scripts/pose_models.py`. Load once and share: running takes
@@ -112,7 +119,7 @@ impl PoseModels {
 
     /// Whether both model files are in `dir`.
     pub fn installed_in(dir: &Path) -> bool {
-        dir.join(DETECTOR_FILE).is_file() && dir.join(LANDMARK_FILE).is_file()
+        FILES.iter().all(|file| dir.join(file).is_file())
     }
 
     /// Loads both models from `dir` (side by side, on two threads).
@@ -128,7 +135,7 @@ impl PoseModels {
     /// run waits for its model. A missing file is an error here; a file that
     /// does not load is the first run's error ([`ContentError::ModelLoad`]).
     pub fn start_loading(dir: &Path) -> Result<PoseModels, ContentError> {
-        for file in [DETECTOR_FILE, LANDMARK_FILE] {
+        for file in FILES {
             if !dir.join(file).is_file() {
                 return Err(ContentError::ModelsMissing {
                     dir: dir.display().to_string(),
@@ -278,36 +285,125 @@ impl PoseModels {
     }
 }
 
-/// The model at `path`, optimised for one `side`² RGB picture; the reason
-/// when it does not load.
-fn load_plan(path: &Path, side: usize) -> Result<Plan, String> {
-    let fail = |e: TractError| format!("{e:#}");
-    let model = tract_tflite::tflite().model_for_path(path).map_err(fail)?;
-    let model = model
-        .with_input_fact(0, f32::fact([1, side, side, 3]))
-        .map_err(fail)?;
-    model
-        .into_optimized()
-        .map_err(fail)?
-        .into_runnable()
-        .map_err(fail)
+/// The ONNX Runtime environment, one per process, from the library in the
+/// first models folder loaded (the library cannot be swapped once loaded).
+static RUNTIME: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+
+fn runtime(dir: &Path) -> Result<&'static ort::environment::Environment, String> {
+    let env = RUNTIME.get_or_init(|| {
+        let library = dir.join(RUNTIME_FILE);
+        ort::init_from(&library)
+            .map_err(|e| format!("{}: {e}", library.display()))?
+            .with_name("preflight")
+            .build()
+            .map_err(|e| e.to_string())
+    });
+    env.as_ref().map_err(Clone::clone)
 }
 
-fn run(plan: &Plan, input: Vec<f32>, side: usize) -> Result<TVec<TValue>, ContentError> {
-    let tensor = Tensor::from_shape(&[1, side, side, 3], &input)
-        .map_err(|e| ContentError::Inference(format!("{e:#}")))?;
-    plan.run(tvec!(tensor.into()))
-        .map_err(|e| ContentError::Inference(format!("{e:#}")))
+/// One model's sessions. Running one takes it for the run (ONNX Runtime's
+/// sessions run one input at a time here), so threads that run the model at
+/// the same moment each get their own, built on first need from the same
+/// bytes (about 0.1 s; at most one per thread that runs models).
+struct Sessions {
+    bytes: Vec<u8>,
+    side: usize,
+    idle: Mutex<Vec<Session>>,
 }
 
-fn output(out: &TVec<TValue>, index: usize, len: usize) -> Result<Vec<f32>, ContentError> {
-    let bad =
-        || ContentError::Inference(format!("the model's output {index} is not {len} numbers"));
-    let tensor = out.get(index).ok_or_else(bad)?;
-    let plain = tensor.try_as_plain_ram().map_err(|_| bad())?;
-    let view = plain.as_slice::<f32>().map_err(|_| bad())?;
-    if view.len() != len {
-        return Err(bad());
+impl Sessions {
+    fn session(&self) -> Result<Session, String> {
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match taken {
+            Some(session) => Ok(session),
+            None => new_session(&self.bytes),
+        }
     }
-    Ok(view.to_vec())
+
+    fn put_back(&self, session: Session) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(session);
+    }
+}
+
+/// A session on one thread: the workers of a folder or a video are the
+/// parallelism, and a thread pool per session would compete with them.
+fn new_session(bytes: &[u8]) -> Result<Session, String> {
+    let env = RUNTIME
+        .get()
+        .and_then(|r| r.as_ref().ok())
+        .ok_or("ONNX Runtime is not loaded")?;
+    let fail = |e: ort::Error<ort::session::builder::SessionBuilder>| e.to_string();
+    Session::builder(env)
+        .map_err(|e| e.to_string())?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(fail)?
+        .with_intra_threads(1)
+        .map_err(fail)?
+        .with_inter_threads(1)
+        .map_err(fail)?
+        .commit_from_memory(bytes)
+        .map_err(|e| e.to_string())
+}
+
+/// The model at `path`, ready for one `side`² RGB picture; the reason when it
+/// does not load.
+fn load_plan(path: &Path, side: usize) -> Result<Plan, String> {
+    runtime(path.parent().unwrap_or(Path::new(".")))?;
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let first = new_session(&bytes)?;
+    Ok(Arc::new(Sessions {
+        bytes,
+        side,
+        idle: Mutex::new(vec![first]),
+    }))
+}
+
+/// Runs the model on one picture (`side`² RGB, rows of pixels, as
+/// [`Rgb::sample`] makes it); its outputs, in the model's order.
+fn run(plan: &Plan, input: Vec<f32>, side: usize) -> Result<Vec<Vec<f32>>, ContentError> {
+    let fail = |e: String| ContentError::Inference(e);
+    if side != plan.side || input.len() != side * side * 3 {
+        return Err(fail(format!("the input is not {side}x{side} RGB")));
+    }
+    let tensor = Tensor::from_array(([1usize, 3, side, side], planar(&input, side)))
+        .map_err(|e| fail(e.to_string()))?;
+    let mut session = plan.session().map_err(fail)?;
+    let outputs = session
+        .run(ort::inputs![tensor])
+        .map_err(|e| fail(e.to_string()))
+        .and_then(|out| {
+            out.values()
+                .map(|v| {
+                    v.try_extract_tensor::<f32>()
+                        .map(|(_, values)| values.to_vec())
+                        .map_err(|e| fail(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        });
+    plan.put_back(session);
+    outputs
+}
+
+/// Interleaved RGB rows as three planes, the converted models' layout.
+fn planar(rgb: &[f32], side: usize) -> Vec<f32> {
+    let plane = side * side;
+    let mut out = vec![0.0; plane * 3];
+    for (i, px) in rgb.chunks_exact(3).enumerate() {
+        out[i] = px[0];
+        out[plane + i] = px[1];
+        out[2 * plane + i] = px[2];
+    }
+    out
+}
+
+fn output(out: &[Vec<f32>], index: usize, len: usize) -> Result<Vec<f32>, ContentError> {
+    match out.get(index) {
+        Some(values) if values.len() == len => Ok(values.clone()),
+        _ => Err(ContentError::Inference(format!(
+            "the model's output {index} is not {len} numbers"
+        ))),
+    }
 }

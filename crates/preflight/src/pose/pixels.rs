@@ -181,12 +181,18 @@ impl Grey {
             return None;
         }
         let (w, h) = (self.width as i32, self.height as i32);
-        let masked = |x: i32, y: i32| {
-            let (fx, fy) = ((x as f32 + 0.5) / w as f32, (y as f32 + 0.5) / h as f32);
-            masks
-                .iter()
-                .any(|b| fx >= b.x0 && fx <= b.x1 && fy >= b.y0 && fy <= b.y1)
-        };
+        // Which pixels the people cover, worked out once: the search below
+        // asks about each pixel twice for every one of its shifts.
+        let covered: Vec<bool> = (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .map(|(x, y)| {
+                let (fx, fy) = ((x as f32 + 0.5) / w as f32, (y as f32 + 0.5) / h as f32);
+                masks
+                    .iter()
+                    .any(|b| fx >= b.x0 && fx <= b.x1 && fy >= b.y0 && fy <= b.y1)
+            })
+            .collect();
+        let masked = |x: i32, y: i32| covered[(y * w + x) as usize];
         let reach = ((w as f32 * MAX_SHIFT).round() as i32).max(1);
         let cost = |dx: i32, dy: i32| -> Option<f32> {
             let (mut sum, mut n) = (0f32, 0u32);
