@@ -57,13 +57,7 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
         .filter(|d| !found.iter().any(|f| same_person(f, d)))
         .take(MAX_NEAR_MISSES)
         .collect();
-    for d in &near {
-        if let Some(confirmed) = confirm(models, frame, d)? {
-            if !found.iter().any(|f| same_person(f, &confirmed)) {
-                found.push(confirmed);
-            }
-        }
-    }
+    found = confirm_in_order(models, frame, found, &near)?;
     let largest = found
         .iter()
         .map(|d| d.body_box(aspect).area())
@@ -76,18 +70,8 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
             .par_iter()
             .map(|tile| models.detect(frame, tile, MIN_SCORE))
             .collect::<Result<Vec<_>, _>>()?;
-        for finds in per_tile {
-            for d in finds {
-                if found.iter().any(|f| same_person(f, &d)) {
-                    continue;
-                }
-                if let Some(confirmed) = confirm(models, frame, &d)? {
-                    if !found.iter().any(|f| same_person(f, &confirmed)) {
-                        found.push(confirmed);
-                    }
-                }
-            }
-        }
+        let finds: Vec<Detection> = per_tile.into_iter().flatten().collect();
+        found = confirm_in_order(models, frame, found, &finds)?;
     }
     let mut people: Vec<Person> = found
         .into_iter()
@@ -148,6 +132,58 @@ pub fn tiles(width: u32, height: u32) -> Vec<Square> {
         }
     }
     out
+}
+
+/// `found` with `finds` (near misses, or the tiles' finds) merged in, in order: a find that is not
+/// someone already found is confirmed on its crop, and what the crop confirms
+/// is added unless it is someone already found. The confirmations run side by
+/// side, in rounds: each round runs every find whose turn may come before the
+/// results still missing decide otherwise (one per person), and the merge is
+/// then walked again; the result is the one-by-one loop's, with at most a few
+/// runs more.
+fn confirm_in_order(
+    models: &PoseModels,
+    frame: &Rgb,
+    found: Vec<Detection>,
+    finds: &[Detection],
+) -> Result<Vec<Detection>, ContentError> {
+    let mut results: Vec<Option<Option<Detection>>> = vec![None; finds.len()];
+    loop {
+        let mut merged = found.clone();
+        let mut wanted: Vec<usize> = Vec::new();
+        for (i, d) in finds.iter().enumerate() {
+            if merged.iter().any(|f| same_person(f, d)) {
+                continue;
+            }
+            match &results[i] {
+                // Past a find still waiting, `merged` is not yet what the
+                // one-by-one loop would hold: wait for the next walk.
+                Some(_) if !wanted.is_empty() => {}
+                Some(confirmed) => {
+                    if let Some(c) = confirmed {
+                        if !merged.iter().any(|f| same_person(f, c)) {
+                            merged.push(*c);
+                        }
+                    }
+                }
+                None => {
+                    if !wanted.iter().any(|&j| same_person(&finds[j], d)) {
+                        wanted.push(i);
+                    }
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(merged);
+        }
+        let runs = wanted
+            .par_iter()
+            .map(|&i| confirm(models, frame, &finds[i]))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, run) in wanted.into_iter().zip(runs) {
+            results[i] = Some(run);
+        }
+    }
 }
 
 /// Two detections of one person: their face boxes overlap.
