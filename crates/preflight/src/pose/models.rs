@@ -29,8 +29,9 @@ const FILES: [&str; 3] = [DETECTOR_FILE, LANDMARK_FILE, RUNTIME_FILE];
 type Plan = Arc<Sessions>;
 
 /// MediaPipe's BlazePose detector and 33-keypoint landmark model (full), as
-/// rewritten by `scripts/pose_models.py`. Load once and share: running takes
-/// `&self`, from any number of threads.
+/// `scripts/setup.sh` installs them (rewritten by `scripts/pose_models.py`,
+/// converted to ONNX). Load once and share: running takes `&self`, from any
+/// number of threads.
 #[derive(Clone)]
 pub struct PoseModels {
     detector: Arc<Loading>,
@@ -38,7 +39,7 @@ pub struct PoseModels {
     anchors: Arc<Vec<Point>>,
 }
 
-/// A model being loaded on its own thread (about 0.3 s each): the first run
+/// A model being loaded on its own thread (0.1–0.2 s each): the first run
 /// waits for it, so a process decodes its first file meanwhile.
 struct Loading {
     path: PathBuf,
