@@ -169,9 +169,11 @@ impl PoseModels {
         square: &Square,
     ) -> Result<(Vec<f32>, Vec<f32>), ContentError> {
         let input = frame.sample(square, DETECTOR_SIDE, (-1.0, 1.0), Border::Zero);
-        let out = run(self.detector.plan()?, input, DETECTOR_SIDE)?;
-        let boxes = output(&out, 0, ANCHORS * DETECTOR_VALUES)?;
-        let scores = output(&out, 1, ANCHORS)?;
+        let [boxes, scores] = run(
+            self.detector.plan()?,
+            input,
+            [ANCHORS * DETECTOR_VALUES, ANCHORS],
+        )?;
         Ok((boxes, scores))
     }
 
@@ -251,9 +253,8 @@ impl PoseModels {
             rotation: roi.rotation,
         };
         let input = frame.sample(&square, LANDMARK_SIDE, (0.0, 1.0), Border::Replicate);
-        let out = run(self.landmarks.plan()?, input, LANDMARK_SIDE)?;
-        let values = output(&out, 0, MODEL_LANDMARKS * 5)?;
-        let flag = output(&out, 1, 1)?[0];
+        let [values, flag] = run(self.landmarks.plan()?, input, [MODEL_LANDMARKS * 5, 1])?;
+        let flag = flag[0];
         Ok((values, flag))
     }
 
@@ -288,9 +289,11 @@ impl PoseModels {
 
 /// The ONNX Runtime environment, one per process, from the library in the
 /// first models folder loaded (the library cannot be swapped once loaded).
-static RUNTIME: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
 
-fn runtime(dir: &Path) -> Result<&'static ort::environment::Environment, String> {
+type Runtime = ort::environment::Environment;
+
+fn runtime(dir: &Path) -> Result<&'static Runtime, String> {
     let env = RUNTIME.get_or_init(|| {
         let library = dir.join(RUNTIME_FILE);
         ort::init_from(&library)
@@ -307,6 +310,7 @@ fn runtime(dir: &Path) -> Result<&'static ort::environment::Environment, String>
 /// the same moment each get their own, built on first need from the same
 /// bytes (about 0.1 s; at most one per thread that runs models).
 struct Sessions {
+    runtime: &'static Runtime,
     bytes: Vec<u8>,
     side: usize,
     idle: Mutex<Vec<Session>>,
@@ -317,7 +321,7 @@ impl Sessions {
         let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         match taken {
             Some(session) => Ok(session),
-            None => new_session(&self.bytes),
+            None => new_session(self.runtime, &self.bytes),
         }
     }
 
@@ -331,13 +335,9 @@ impl Sessions {
 
 /// A session on one thread: the workers of a folder or a video are the
 /// parallelism, and a thread pool per session would compete with them.
-fn new_session(bytes: &[u8]) -> Result<Session, String> {
-    let env = RUNTIME
-        .get()
-        .and_then(|r| r.as_ref().ok())
-        .ok_or("ONNX Runtime is not loaded")?;
+fn new_session(runtime: &Runtime, bytes: &[u8]) -> Result<Session, String> {
     let fail = |e: ort::Error<ort::session::builder::SessionBuilder>| e.to_string();
-    Session::builder(env)
+    Session::builder(runtime)
         .map_err(|e| e.to_string())?
         .with_optimization_level(GraphOptimizationLevel::Level3)
         .map_err(fail)?
@@ -352,21 +352,29 @@ fn new_session(bytes: &[u8]) -> Result<Session, String> {
 /// The model at `path`, ready for one `side`² RGB picture; the reason when it
 /// does not load.
 fn load_plan(path: &Path, side: usize) -> Result<Plan, String> {
-    runtime(path.parent().unwrap_or(Path::new(".")))?;
+    let runtime = runtime(path.parent().unwrap_or(Path::new(".")))?;
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let first = new_session(&bytes)?;
+    let first = new_session(runtime, &bytes)?;
     Ok(Arc::new(Sessions {
+        runtime,
         bytes,
         side,
         idle: Mutex::new(vec![first]),
     }))
 }
 
-/// Runs the model on one picture (`side`² RGB, rows of pixels, as
-/// [`Rgb::sample`] makes it); its outputs, in the model's order.
-fn run(plan: &Plan, input: Vec<f32>, side: usize) -> Result<Vec<Vec<f32>>, ContentError> {
+/// Runs the model on one picture (its side² RGB, rows of pixels, as
+/// [`Rgb::sample`] makes it); its first `N` outputs, each checked to hold
+/// `lens` numbers. The others (the landmark model's segmentation and heat
+/// maps, about 0.9 MB a run) are not copied.
+fn run<const N: usize>(
+    plan: &Plan,
+    input: Vec<f32>,
+    lens: [usize; N],
+) -> Result<[Vec<f32>; N], ContentError> {
     let fail = |e: String| ContentError::Inference(e);
-    if side != plan.side || input.len() != side * side * 3 {
+    let side = plan.side;
+    if input.len() != side * side * 3 {
         return Err(fail(format!("the input is not {side}x{side} RGB")));
     }
     let tensor = Tensor::from_array(([1usize, 3, side, side], planar(&input, side)))
@@ -376,13 +384,18 @@ fn run(plan: &Plan, input: Vec<f32>, side: usize) -> Result<Vec<Vec<f32>>, Conte
         .run(ort::inputs![tensor])
         .map_err(|e| fail(e.to_string()))
         .and_then(|out| {
-            out.values()
-                .map(|v| {
-                    v.try_extract_tensor::<f32>()
-                        .map(|(_, values)| values.to_vec())
-                        .map_err(|e| fail(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()
+            let mut values = out.values();
+            let mut taken: [Vec<f32>; N] = std::array::from_fn(|_| Vec::new());
+            for (index, (slot, len)) in taken.iter_mut().zip(lens).enumerate() {
+                let bad = || fail(format!("the model's output {index} is not {len} numbers"));
+                let value = values.next().ok_or_else(bad)?;
+                let (_, numbers) = value.try_extract_tensor::<f32>().map_err(|_| bad())?;
+                if numbers.len() != len {
+                    return Err(bad());
+                }
+                *slot = numbers.to_vec();
+            }
+            Ok(taken)
         });
     plan.put_back(session);
     outputs
@@ -398,13 +411,4 @@ fn planar(rgb: &[f32], side: usize) -> Vec<f32> {
         out[2 * plane + i] = px[2];
     }
     out
-}
-
-fn output(out: &[Vec<f32>], index: usize, len: usize) -> Result<Vec<f32>, ContentError> {
-    match out.get(index) {
-        Some(values) if values.len() == len => Ok(values.clone()),
-        _ => Err(ContentError::Inference(format!(
-            "the model's output {index} is not {len} numbers"
-        ))),
-    }
 }
