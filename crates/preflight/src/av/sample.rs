@@ -29,6 +29,14 @@ pub struct SampledFrame {
     pub rgb: Vec<u8>,
 }
 
+/// Frame threads of the sampling decode: the decode is the longest part of a
+/// video's analysis (a 30 s 1080p clip: about 2.5 CPU-s against 1.7 for its
+/// model runs), so it sets the time unless it too is shared out. One, two
+/// and four threads gave the same time on 2 cores within the noise (medians
+/// of 6 interleaved runs each 2.9–3.2 s); four used the most CPU (5.1
+/// CPU-s against 4.7 with one: frame threading costs CPU).
+const DECODE_THREADS: usize = 2;
+
 /// Decodes the video at `path` and hands `each` the frames at `times_us`
 /// (sorted, microseconds from the start of the file) as soon as they are
 /// decoded, scaled to at most `max_side` on their long side and turned by
@@ -51,10 +59,14 @@ pub fn sample_frames(
         ictx.seek(target, ..target)
             .map_err(|e| video_error(format!("cannot seek to {:.2} s: {e}", first as f64 / 1e6)))?;
     }
-    // Two decoding threads: the decode is the longest part of a video's
-    // analysis (a 30 s 1080p clip: about 2.7 CPU-s against 2.6 for all of
-    // its model runs), so it sets the time unless it too is shared out.
-    let mut decoder = video_decoder(&ictx, v_index, 2, limits)?;
+    let mut decoder = video_decoder(&ictx, v_index, DECODE_THREADS, limits)?;
+    // No deblocking: a quarter of a one-thread H.264 decode (the ffmpeg CLI
+    // on the 30 s 1080p benchmark clip: 2.85 -> 2.05 CPU-s). The frames are
+    // only looked at, shrunk to at most 640 px, and shrunk so they differ
+    // from the deblocked ones by 45 dB PSNR or more in every frame (OpenCV's
+    // vtest.avi and Megamind.avi as x264 with 250-frame groups: the error
+    // does not pile up within a group).
+    decoder.skip_loop_filter(ff::codec::discard::Discard::All);
     let mut picker = FramePicker::new(times_us, origin_us, tb, rotation, max_side);
     let mut budget = FrameBudget::new(limits);
     // Packets the decoder refuses fail the file, as in every other decode:
