@@ -642,3 +642,57 @@ fn a_person_swinging_across_the_frame_moves_too_fast() {
         slow.facts
     );
 }
+
+/// A video of one still person (the footballer, full body): the samples
+/// after the first of each group are followed by the landmark model alone,
+/// and say what the detected samples say. Two people side by side: nothing is followed (the detector
+/// counts every sample) and the video has `content.person.many`.
+#[test]
+fn a_lone_person_is_followed_and_two_people_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let astronaut = photo("astronaut.png");
+    let a = astronaut.to_str().unwrap();
+    let still_of = |picture: &Path, out: &str| {
+        video(&ffmpeg(
+            d,
+            &[
+                "-loop",
+                "1",
+                "-i",
+                picture.to_str().unwrap(),
+                "-t",
+                "4",
+                "-r",
+                "25",
+                "-vf",
+                "scale=trunc(iw/2)*2:trunc(ih/2)*2,setsar=1",
+                "-pix_fmt",
+                "yuv420p",
+            ],
+            out,
+        ))
+    };
+    let one = still_of(&photo("messi5.jpg"), "one.mp4");
+    let n = one.samples.len();
+    let followed: Vec<bool> = one.samples.iter().map(|s| s.followed).collect();
+    // Groups of three: detected, followed, followed.
+    let expected: Vec<bool> = (0..n).map(|i| i % 3 != 0).collect();
+    assert_eq!(followed, expected, "{:?}", one.facts);
+    let boxes: Vec<preflight::content::BoxN> = one
+        .samples
+        .iter()
+        .map(|s| preflight::content::person_box(&s.pose.people[0], s.pose.aspect()))
+        .collect();
+    for (s, b) in one.samples.iter().zip(&boxes) {
+        assert!(b.iou(&boxes[0]) > 0.8, "{} {b:?} {:?}", s.t_us, boxes[0]);
+        assert_eq!(s.pose.people.len(), 1);
+    }
+    assert_eq!(content_rules(&one.warnings), Vec::<&str>::new());
+    assert!(one.facts.motion_bh_per_s.unwrap() < 0.1, "{:?}", one.facts);
+
+    let two = still_of(&convert(d, &[a, a, "+append"], "two.png"), "two.mp4");
+    assert!(two.samples.iter().all(|s| !s.followed));
+    assert_eq!(two.facts.people, 2, "{:?}", two.facts);
+    assert!(content_rules(&two.warnings).contains(&"content.person.many"));
+}

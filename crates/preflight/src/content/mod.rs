@@ -7,6 +7,7 @@
 //! Every threshold is a named constant below, with where it comes from.
 
 mod advice;
+pub mod follow;
 pub mod framing;
 pub mod geometry;
 mod judge;
@@ -103,6 +104,9 @@ pub struct Person {
     pub landmarks: Vec<Landmark>,
     /// The square the landmark model looked at.
     pub roi: Option<Roi>,
+    /// The landmark model's own hip centre and body-circle point, for the
+    /// person it looked at: where the next sample of a video looks for them.
+    pub alignment: Option<[Point; 2]>,
 }
 
 /// What the models found in one picture.

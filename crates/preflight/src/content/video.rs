@@ -47,6 +47,9 @@ pub struct FrameSample {
     /// frame width; `None` for the first sample or when too little background
     /// was visible.
     pub background_shift: Option<f64>,
+    /// The person was followed from the previous sample by the landmark
+    /// model alone, without the detector (see [`super::follow`]).
+    pub followed: bool,
 }
 
 /// When to sample a window of `duration_us` starting at `start_us`: evenly,
@@ -258,6 +261,7 @@ mod tests {
             detection,
             landmarks,
             roi: None,
+            alignment: None,
         }
     }
 
@@ -270,6 +274,7 @@ mod tests {
                 people,
             },
             background_shift: None,
+            followed: false,
         }
     }
 

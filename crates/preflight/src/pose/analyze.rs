@@ -11,13 +11,16 @@
 //!    side are each seen at half the size) get the same closer look.
 //! 3. The landmark model looks at the largest people's rotated squares; a
 //!    find in which it sees no body is dropped.
+//!
+//! In a video, [`follow`] looks for a lone person of the previous sample with
+//! the landmark model alone, where their own landmarks say they were.
 
 use rayon::prelude::*;
 
 use super::models::PoseModels;
 use super::pixels::{Rgb, Square};
 use crate::content::geometry::{BoxN, Detection};
-use crate::content::{order_people, Person, Pose, CONFIRM_SCORE, MIN_SCORE};
+use crate::content::{follow, order_people, Person, Pose, CONFIRM_SCORE, MIN_SCORE};
 use crate::error::ContentError;
 
 /// The zoomed pass runs when the largest person found covers less than this
@@ -79,6 +82,7 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
             detection,
             landmarks: Vec::new(),
             roi: None,
+            alignment: None,
         })
         .collect();
     order_people(&mut people, aspect);
@@ -96,6 +100,7 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
         if run.presence >= MIN_PRESENCE {
             person.landmarks = run.landmarks;
             person.roi = Some(roi);
+            person.alignment = Some(run.alignment);
             checked.push(person);
         }
     }
@@ -105,6 +110,47 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
         height: h,
         people,
     })
+}
+
+/// `frame`, the next video sample after `previous`, without the detector:
+/// the landmark model looks where `previous`'s lone person's own alignment
+/// points say (MediaPipe's video mode). `None` when `previous` is not worth
+/// following (see [`follow::worth_following`]) or the person is not found
+/// there, sure and in the same place: then the frame needs [`analyze`].
+pub fn follow(
+    models: &PoseModels,
+    frame: &Rgb,
+    previous: &Pose,
+) -> Result<Option<Pose>, ContentError> {
+    let (w, h) = (frame.width, frame.height);
+    if (w, h) != (previous.width, previous.height) {
+        return Ok(None);
+    }
+    let Some([hip, circle]) = follow::worth_following(previous, ZOOM_BELOW) else {
+        return Ok(None);
+    };
+    let roi = crate::content::geometry::roi_from_alignment(hip, circle, w, h);
+    let run = models.landmarks(frame, &roi)?;
+    if run.presence < follow::FOLLOW_PRESENCE {
+        return Ok(None);
+    }
+    let aspect = w as f32 / h.max(1) as f32;
+    let Some(before) = previous.people.first() else {
+        return Ok(None);
+    };
+    let mut person =
+        follow::followed_person(run.landmarks, run.alignment, run.presence, (before, aspect));
+    person.roi = Some(roi);
+    // Still the lone person, and still large: the zoomed pass would not run.
+    let same = follow::still_the_same(before, &person, aspect);
+    if !same || person.detection.body_box(aspect).area() < ZOOM_BELOW {
+        return Ok(None);
+    }
+    Ok(Some(Pose {
+        width: w,
+        height: h,
+        people: vec![person],
+    }))
 }
 
 /// Overlapping squares covering the picture, each [`TILE_SHARE`] of its long

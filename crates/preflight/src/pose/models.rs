@@ -11,8 +11,8 @@ use ort::value::Tensor;
 
 use super::pixels::{Border, Rgb, Square};
 use crate::content::geometry::{
-    self, Detection, Point, Roi, ANCHORS, DETECTOR_SIDE, DETECTOR_VALUES, LANDMARK_SIDE,
-    MODEL_LANDMARKS,
+    self, Detection, Point, Roi, ANCHORS, BODY_LANDMARKS, DETECTOR_SIDE, DETECTOR_VALUES,
+    LANDMARK_SIDE, MODEL_LANDMARKS,
 };
 use crate::content::Landmark;
 use crate::error::ContentError;
@@ -94,6 +94,10 @@ pub struct LandmarkRun {
     pub landmarks: Vec<Landmark>,
     /// The model's own "a body is here" score, 0–1.
     pub presence: f32,
+    /// Its own hip centre and body-circle point (auxiliary landmarks 33 and
+    /// 34), normalised to the frame: where MediaPipe looks in the next frame
+    /// of a video.
+    pub alignment: [Point; 2],
 }
 
 /// preflight's data folder, where `scripts/setup.sh` installs the models
@@ -262,17 +266,23 @@ impl PoseModels {
     pub fn landmarks(&self, frame: &Rgb, roi: &Roi) -> Result<LandmarkRun, ContentError> {
         let (values, flag) = self.landmarks_raw(frame, roi)?;
         let side = LANDMARK_SIDE as f32;
+        let in_frame = |v: &[f32]| {
+            geometry::project_from_roi(
+                Point {
+                    x: v[0] / side,
+                    y: v[1] / side,
+                },
+                roi,
+            )
+        };
+        // `run` checked the length: 39 landmarks of 5 values.
+        let aux = |i: usize| in_frame(&values[i * 5..i * 5 + 2]);
+        let alignment = [aux(BODY_LANDMARKS), aux(BODY_LANDMARKS + 1)];
         let landmarks = values
             .chunks_exact(5)
-            .take(geometry::BODY_LANDMARKS)
+            .take(BODY_LANDMARKS)
             .map(|v| {
-                let p = geometry::project_from_roi(
-                    Point {
-                        x: v[0] / side,
-                        y: v[1] / side,
-                    },
-                    roi,
-                );
+                let p = in_frame(v);
                 Landmark {
                     x: p.x,
                     y: p.y,
@@ -283,6 +293,7 @@ impl PoseModels {
         Ok(LandmarkRun {
             landmarks,
             presence: flag,
+            alignment,
         })
     }
 }

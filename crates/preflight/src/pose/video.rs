@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use super::analyze::analyze;
+use rayon::prelude::*;
+
+use super::analyze::{analyze, follow};
 use super::models::PoseModels;
 use super::pixels::{Grey, Rgb};
 use crate::check::Warning;
@@ -83,40 +85,102 @@ fn analyze_frames(
     threads: usize,
 ) -> Result<VideoContent, ContentError> {
     let frames: Vec<(u64, Rgb)> = sampled.into_iter().map(timed_rgb).collect();
-    let poses = analyze_all(models, &frames, threads.max(1))?;
-    let posed = frames
-        .into_iter()
-        .zip(poses)
-        .map(|((t_us, frame), pose)| (t_us, frame, pose))
-        .collect();
-    Ok(summarize(posed))
+    Ok(summarize(analyze_all(models, frames, threads.max(1))?))
 }
 
-/// Frames in time order with their poses: the facts, the background's
-/// motion between frames and the advisories.
-fn summarize(posed: Vec<(u64, Rgb, content::Pose)>) -> VideoContent {
-    let mut samples = Vec::with_capacity(posed.len());
-    let mut frames = Vec::with_capacity(posed.len());
-    let mut previous: Option<(Grey, Vec<BoxN>)> = None;
-    for (t_us, frame, pose) in posed {
+/// One sampled frame, analysed: its time, the frame, the models' findings,
+/// the grey thumbnail its background is compared by and the boxes left out
+/// of that comparison.
+struct Analysed {
+    t_us: u64,
+    frame: Rgb,
+    pose: content::Pose,
+    thumb: Grey,
+    masks: Vec<BoxN>,
+    followed: bool,
+    /// The background's shift since the previous sample, once worked out
+    /// (`None` until then).
+    shift: Option<Option<f64>>,
+}
+
+impl Analysed {
+    /// How far the background moved from `before` to this sample.
+    fn shift_since(&self, before: &Analysed) -> Option<f64> {
+        let all: Vec<BoxN> = self.masks.iter().chain(&before.masks).copied().collect();
+        self.thumb.background_shift(&before.thumb, &all)
+    }
+}
+
+/// Samples are analysed in groups of this many consecutive ones, a group a
+/// job: the first by the detector and the landmark model, each next one,
+/// while the one before holds one large person, by the landmark model alone
+/// where that person was (MediaPipe's video mode; the detector takes about
+/// 45 % of a sample's model time). So the detector sees at least every
+/// third sample, and someone coming into view is counted within three.
+const GROUP: usize = 3;
+
+/// A group of consecutive samples (the last may be shorter), in order, on
+/// the calling thread (a worker's), with the background's shifts within it.
+fn analyse_group(
+    models: &PoseModels,
+    group: Vec<(u64, Rgb)>,
+) -> Result<Vec<Analysed>, ContentError> {
+    let mut done: Vec<Analysed> = Vec::with_capacity(group.len());
+    for (t_us, frame) in group {
+        let followed = match done.last() {
+            Some(before) => follow(models, &frame, &before.pose)?,
+            None => None,
+        };
+        let (pose, followed) = match followed {
+            Some(pose) => (pose, true),
+            None => (analyze(models, &frame)?, false),
+        };
         let aspect = pose.aspect();
-        let masks: Vec<BoxN> = pose
+        let masks = pose
             .people
             .iter()
             .map(|p| grow(&p.detection.body_box(aspect)))
             .collect();
-        let thumb = frame.grey_thumbnail(THUMB_WIDTH);
-        let background_shift = previous.as_ref().and_then(|(prev, prev_masks)| {
-            let all: Vec<BoxN> = masks.iter().chain(prev_masks).copied().collect();
-            thumb.background_shift(prev, &all)
-        });
-        previous = Some((thumb, masks));
-        samples.push(FrameSample {
+        let mut sample = Analysed {
             t_us,
+            thumb: frame.grey_thumbnail(THUMB_WIDTH),
+            frame,
             pose,
-            background_shift,
+            masks,
+            followed,
+            shift: None,
+        };
+        if let Some(before) = done.last() {
+            sample.shift = Some(sample.shift_since(before));
+        }
+        done.push(sample);
+    }
+    Ok(done)
+}
+
+/// Frames in time order with their poses: the facts, the background's
+/// motion between frames and the advisories.
+fn summarize(mut analysed: Vec<Analysed>) -> VideoContent {
+    // The shifts between groups, each on its own (about 2 ms each): side by
+    // side, not one after the other once the models are done.
+    let between: Vec<(usize, Option<f64>)> = (1..analysed.len())
+        .into_par_iter()
+        .filter(|&i| analysed[i].shift.is_none())
+        .map(|i| (i, analysed[i].shift_since(&analysed[i - 1])))
+        .collect();
+    for (i, shift) in between {
+        analysed[i].shift = Some(shift);
+    }
+    let mut samples = Vec::with_capacity(analysed.len());
+    let mut frames = Vec::with_capacity(analysed.len());
+    for a in analysed {
+        samples.push(FrameSample {
+            t_us: a.t_us,
+            pose: a.pose,
+            background_shift: a.shift.flatten(),
+            followed: a.followed,
         });
-        frames.push(frame);
+        frames.push(a.frame);
     }
     let (facts, many) = video_facts(&samples);
     let warnings = content::warnings(&facts, MediaKind::Video, many);
@@ -141,37 +205,42 @@ fn grow(b: &BoxN) -> BoxN {
     .clipped()
 }
 
-/// Runs `decode`, which hands over frames one by one, and analyses each on
-/// one of `threads` workers as it arrives. Returns the frames in time order
-/// with their poses.
+/// Runs `decode`, which hands over frames one by one, and analyses them in
+/// groups on `threads` workers as they arrive. Returns the frames analysed,
+/// in time order.
 fn analyze_while_decoding(
     models: &PoseModels,
     threads: usize,
     decode: impl FnOnce(&mut dyn FnMut(crate::av::SampledFrame)) -> Result<(), crate::error::FixError>,
-) -> Result<Vec<(u64, Rgb, content::Pose)>, ContentError> {
-    let (to_workers, queue) = std::sync::mpsc::channel::<(usize, crate::av::SampledFrame)>();
+) -> Result<Vec<Analysed>, ContentError> {
+    type Job = (usize, Vec<(u64, Rgb)>);
+    let (to_workers, queue) = std::sync::mpsc::channel::<Job>();
     let queue = std::sync::Mutex::new(queue);
     std::thread::scope(|scope| {
         let worker = || {
             let mut done = Vec::new();
-            // The lock is held only to take the next frame; a poisoned lock
-            // (a worker that panicked) still hands out frames.
-            while let Ok((i, f)) = queue.lock().unwrap_or_else(|e| e.into_inner()).recv() {
-                let (t_us, frame) = timed_rgb(f);
-                let pose = analyze(models, &frame)?;
-                done.push((i, t_us, frame, pose));
+            // The lock is held only to take the next group; a poisoned lock
+            // (a worker that panicked) still hands out groups.
+            while let Ok((i, group)) = queue.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+                done.push((i, analyse_group(models, group)?));
             }
             Ok::<_, ContentError>(done)
         };
         let workers: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
-        let mut next = 0;
+        let (mut jobs, mut group) = (0, Vec::with_capacity(GROUP));
         let decoded = decode(&mut |f| {
-            // The workers outlive the decode: a send cannot fail.
-            let _ = to_workers.send((next, f));
-            next += 1;
+            group.push(timed_rgb(f));
+            if group.len() == GROUP {
+                // The workers outlive the decode: a send cannot fail.
+                let _ = to_workers.send((jobs, std::mem::take(&mut group)));
+                jobs += 1;
+            }
         });
+        if !group.is_empty() {
+            let _ = to_workers.send((jobs, group));
+        }
         drop(to_workers);
-        let mut all = Vec::with_capacity(next);
+        let mut all = Vec::new();
         for w in workers {
             let part = w
                 .join()
@@ -179,30 +248,35 @@ fn analyze_while_decoding(
             all.extend(part);
         }
         decoded?;
-        all.sort_by_key(|(i, ..)| *i);
-        Ok(all.into_iter().map(|(_, t, f, p)| (t, f, p)).collect())
+        all.sort_by_key(|(i, _)| *i);
+        Ok(all.into_iter().flat_map(|(_, a)| a).collect())
     })
 }
 
-/// Each frame's pose, `threads` frames at a time (the models are shared).
+/// Each frame analysed, in groups as [`analyze_while_decoding`] does,
+/// `threads` runs of groups at a time (the models are shared).
 fn analyze_all(
     models: &PoseModels,
-    frames: &[(u64, Rgb)],
+    frames: Vec<(u64, Rgb)>,
     threads: usize,
-) -> Result<Vec<content::Pose>, ContentError> {
-    let chunk = frames.len().div_ceil(threads).max(1);
+) -> Result<Vec<Analysed>, ContentError> {
+    let groups = chunked(frames, GROUP);
+    let per_thread = groups.len().div_ceil(threads).max(1);
+    let parts = chunked(groups, per_thread);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = frames
-            .chunks(chunk)
+        let handles: Vec<_> = parts
+            .into_iter()
             .map(|part| {
                 scope.spawn(move || {
-                    part.iter()
-                        .map(|(_, f)| analyze(models, f))
-                        .collect::<Result<Vec<_>, _>>()
+                    let mut out = Vec::new();
+                    for group in part {
+                        out.extend(analyse_group(models, group)?);
+                    }
+                    Ok::<_, ContentError>(out)
                 })
             })
             .collect();
-        let mut out = Vec::with_capacity(frames.len());
+        let mut out = Vec::new();
         for h in handles {
             let part = h
                 .join()
@@ -211,6 +285,16 @@ fn analyze_all(
         }
         Ok(out)
     })
+}
+
+/// `items` in runs of `n` (the last may be shorter), in order.
+fn chunked<T>(items: Vec<T>, n: usize) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut rest = items.into_iter().peekable();
+    while rest.peek().is_some() {
+        out.push(rest.by_ref().take(n.max(1)).collect());
+    }
+    out
 }
 
 /// The window of the video that `fix` would send, in source time, when the
