@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --release --locked --quiet
-bin=target/release/preflight
+bin="${CARGO_TARGET_DIR:-target}/release/preflight"
 inputs=(fixtures/images fixtures/videos fixtures/damaged)
 
 answer() { # COMMAND-NAME STATUS: 0, 1 and 2 are answers; anything else is a crash
