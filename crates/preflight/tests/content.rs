@@ -645,8 +645,9 @@ fn a_person_swinging_across_the_frame_moves_too_fast() {
 
 /// A video of one still person (the footballer, full body): the samples
 /// after the first of each group are followed by the landmark model alone,
-/// and say what the detected samples say. Two people side by side: nothing is followed (the detector
-/// counts every sample) and the video has `content.person.many`.
+/// and say what the detected samples say. Two people side by side: nothing
+/// is followed (the detector counts every sample) and the video has
+/// `content.person.many`.
 #[test]
 fn a_lone_person_is_followed_and_two_people_are_not() {
     let dir = tempfile::tempdir().unwrap();
