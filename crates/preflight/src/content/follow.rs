@@ -19,15 +19,16 @@ use super::{Landmark, Person, Pose};
 /// hands the sample back to the detector.
 pub const FOLLOW_PRESENCE: f32 = 0.9;
 
-/// Where to look in the next sample: the alignment points (hip centre, body
-/// circle) of `pose`'s person when `pose` holds exactly one person with
-/// them, whose body square covers at least `min_area` of the frame.
-pub fn worth_following(pose: &Pose, min_area: f32) -> Option<[Point; 2]> {
+/// Who to follow into the next sample and where to look: `pose`'s person and
+/// their alignment points (hip centre, body circle) when `pose` holds
+/// exactly one person with them, whose body square covers at least
+/// `min_area` of the frame.
+pub fn worth_following(pose: &Pose, min_area: f32) -> Option<(&Person, [Point; 2])> {
     let [person] = pose.people.as_slice() else {
         return None;
     };
     let alignment = person.alignment?;
-    (person.detection.body_box(pose.aspect()).area() >= min_area).then_some(alignment)
+    (person.detection.body_box(pose.aspect()).area() >= min_area).then_some((person, alignment))
 }
 
 /// The person the landmark model found at `alignment` (its own hip centre and
@@ -54,7 +55,7 @@ pub fn followed_person(
         y: hip.y + (circle.y - hip.y) * scale,
     };
     let head = &landmarks[..landmarks.len().min(11)];
-    let face = points_box(head.iter().map(|l| Point { x: l.x, y: l.y }));
+    let face = BoxN::around(head.iter().map(|l| Point { x: l.x, y: l.y })).unwrap_or_default();
     let shoulders = match (landmarks.get(11), landmarks.get(12)) {
         (Some(a), Some(b)) => Point {
             x: (a.x + b.x) / 2.0,
@@ -94,28 +95,6 @@ pub fn still_the_same(before: &Person, now: &Person, aspect: f32) -> bool {
         now.detection.body_box(aspect),
     );
     a.area() > 0.0 && b.area() > 0.0 && a.iou(&b) >= SAME_PERSON_IOU
-}
-
-/// The smallest box holding `points` (empty at the origin without any).
-fn points_box(points: impl Iterator<Item = Point>) -> BoxN {
-    points
-        .fold(None, |b: Option<BoxN>, p| {
-            Some(match b {
-                None => BoxN {
-                    x0: p.x,
-                    y0: p.y,
-                    x1: p.x,
-                    y1: p.y,
-                },
-                Some(b) => BoxN {
-                    x0: b.x0.min(p.x),
-                    y0: b.y0.min(p.y),
-                    x1: b.x1.max(p.x),
-                    y1: b.y1.max(p.y),
-                },
-            })
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -168,7 +147,7 @@ mod tests {
         let alone = followed_person(landmarks(0.5, 0.2), [hip, circle], 0.99, (&before, ASPECT));
         assert_eq!(
             worth_following(&pose_of(vec![alone.clone()]), 0.1),
-            Some([hip, circle])
+            Some((&alone, [hip, circle]))
         );
         // Too small for the threshold asked.
         assert_eq!(worth_following(&pose_of(vec![alone.clone()]), 0.9), None);

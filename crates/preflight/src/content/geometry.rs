@@ -71,6 +71,24 @@ impl BoxN {
         }
     }
 
+    /// The smallest box holding `points`; `None` without any.
+    pub fn around(points: impl IntoIterator<Item = Point>) -> Option<BoxN> {
+        points.into_iter().fold(None, |b, p| {
+            let b = b.unwrap_or(BoxN {
+                x0: p.x,
+                y0: p.y,
+                x1: p.x,
+                y1: p.y,
+            });
+            Some(BoxN {
+                x0: b.x0.min(p.x),
+                y0: b.y0.min(p.y),
+                x1: b.x1.max(p.x),
+                y1: b.y1.max(p.y),
+            })
+        })
+    }
+
     /// Intersection over union with `other` (0 when either is empty).
     pub fn iou(&self, other: &BoxN) -> f32 {
         let inter = BoxN {

@@ -44,25 +44,10 @@ pub fn person_box(p: &Person, aspect: f32) -> BoxN {
         .filter(|l| l.visible())
         .map(|l| Point { x: l.x, y: l.y })
         .collect();
-    if pts.len() < 2 {
-        return p.detection.body_box(aspect);
-    }
-    let (mut b, mut first) = (BoxN::default(), true);
-    for q in &pts {
-        if first {
-            b = BoxN {
-                x0: q.x,
-                y0: q.y,
-                x1: q.x,
-                y1: q.y,
-            };
-            first = false;
-        }
-        b.x0 = b.x0.min(q.x);
-        b.y0 = b.y0.min(q.y);
-        b.x1 = b.x1.max(q.x);
-        b.y1 = b.y1.max(q.y);
-    }
+    let b = match BoxN::around(pts.iter().copied()) {
+        Some(b) if pts.len() >= 2 => b,
+        _ => return p.detection.body_box(aspect),
+    };
     let m_y = b.height() * BOX_MARGIN;
     let m_x = m_y / aspect.max(1e-3);
     BoxN {

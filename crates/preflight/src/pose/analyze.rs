@@ -126,7 +126,7 @@ pub fn follow(
     if (w, h) != (previous.width, previous.height) {
         return Ok(None);
     }
-    let Some([hip, circle]) = follow::worth_following(previous, ZOOM_BELOW) else {
+    let Some((before, [hip, circle])) = follow::worth_following(previous, ZOOM_BELOW) else {
         return Ok(None);
     };
     let roi = crate::content::geometry::roi_from_alignment(hip, circle, w, h);
@@ -135,9 +135,6 @@ pub fn follow(
         return Ok(None);
     }
     let aspect = w as f32 / h.max(1) as f32;
-    let Some(before) = previous.people.first() else {
-        return Ok(None);
-    };
     let mut person =
         follow::followed_person(run.landmarks, run.alignment, run.presence, (before, aspect));
     person.roi = Some(roi);
