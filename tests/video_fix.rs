@@ -650,3 +650,59 @@ fn check_deep_reports_a_black_start_and_segment_auto_skips_it() {
     let mean = first.iter().map(|&p| f64::from(p)).sum::<f64>() / first.len() as f64;
     assert!(mean > 40.0, "starts black: mean luma {mean}");
 }
+
+/// Every frame an encoded MP4 marks as a keyframe is an IDR frame (closed
+/// GOPs), so a seek or a cut that lands on it decodes. Read with the ffmpeg
+/// CLI's `trace_headers`: the NAL unit types of the stream.
+#[test]
+fn encoded_keyframes_are_idr_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three shots in MPEG-4 Part 2 (so `fix` must encode): x264 starts a
+    // group at each cut.
+    let input = dir.path().join("shots.avi");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(
+            "testsrc=s=640x360:r=25:d=3[a];testsrc2=s=640x360:r=25:d=3[b];\
+             mandelbrot=s=640x360:r=25[m];[m]trim=duration=3[c];[a][b][c]concat=n=3",
+        )
+        .args(["-c:v", "mpeg4", "-q:v", "3"])
+        .arg(&input)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let out = dir.path().join("out");
+    let lines = fix(&["--provider", "kling"], std::slice::from_ref(&input), &out);
+    assert_eq!(
+        line(&lines, "shots.avi")["action"],
+        "reencoded",
+        "{lines:?}"
+    );
+    let encoded = out.join("shots.mp4");
+    let packets = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .args(["packet=flags", "-of", "csv=p=0"])
+        .arg(&encoded)
+        .output()
+        .expect("ffprobe");
+    let keyframes = String::from_utf8_lossy(&packets.stdout)
+        .lines()
+        .filter(|l| l.starts_with('K'))
+        .count();
+    let trace = Command::new("ffmpeg")
+        .args(["-hide_banner", "-i"])
+        .arg(&encoded)
+        .args(["-map", "0:v", "-c", "copy", "-bsf:v", "trace_headers"])
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg");
+    let idr = String::from_utf8_lossy(&trace.stderr)
+        .lines()
+        .filter(|l| l.contains("nal_unit_type") && l.trim_end().ends_with(" 5"))
+        .count();
+    assert!(
+        keyframes >= 3,
+        "{keyframes} keyframes: the cuts start no group"
+    );
+    assert_eq!(idr, keyframes, "{keyframes} keyframes, {idr} IDR slices");
+}

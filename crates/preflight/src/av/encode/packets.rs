@@ -28,7 +28,14 @@ pub(super) fn add_encoder<E: AsRef<ff::codec::Context>>(
     let mut context = ff::codec::context::Context::new_with_codec(codec).encoder();
     context.set_time_base(tb);
     if global {
-        context.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+        // Added to the codec's own default flags, not in their place:
+        // libx264's defaults ask for closed GOPs, and without them x264 makes
+        // open-GOP I-frames that the MP4 marks as keyframes, where a seek or
+        // a cut lands on B-frames it cannot decode.
+        // SAFETY: a plain field of the context this function owns.
+        let defaults = unsafe { (*context.as_ptr()).flags };
+        let defaults = ff::codec::Flags::from_bits_truncate(defaults as _);
+        context.set_flags(defaults | ff::codec::Flags::GLOBAL_HEADER);
     }
     let encoder = open(context)?;
     ost.set_parameters(&encoder);
