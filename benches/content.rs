@@ -154,7 +154,8 @@ fn content(c: &mut Criterion) {
     group.finish();
 
     // One picture after loading: decode, detector, zoomed pass where it runs,
-    // landmarks, facts.
+    // landmarks, facts; with every core, as `check` gives a lone picture.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut group = c.benchmark_group("content_image");
     group.sample_size(10);
     for (name, path) in [
@@ -164,9 +165,14 @@ fn content(c: &mut Criterion) {
         ("small_person_2000x1500", small_person()),
     ] {
         group.bench_function(name, |b| {
-            b.iter(|| preflight::analyze_image(&path, &models).expect("analysis"))
+            b.iter(|| preflight::analyze_image(&path, &models, cores).expect("analysis"))
         });
     }
+    // The same picture in a folder run, where it has one core.
+    group.bench_function("small_person_2000x1500_one_core", |b| {
+        let path = small_person();
+        b.iter(|| preflight::analyze_image(&path, &models, 1).expect("analysis"))
+    });
     group.finish();
 
     // Whole processes, model loading included.

@@ -45,28 +45,36 @@ enum Outcome {
 
 pub fn run(args: CheckArgs) -> Result<i32> {
     let spec = args.spec.resolve()?;
-    // Loaded once, before any file, shared by every worker.
-    let models = match (args.content, &args.show) {
-        (false, None) => None,
-        (_, Some(_)) => Some(content::load_models("--show")?),
-        (true, None) => Some(content::load_models("--content")?),
-    };
-    if let Some(dir) = &args.show {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    }
     let found = walk(
         &args.paths,
         WalkOptions {
             include_hidden: args.hidden,
         },
     );
-    // One file: its video frames use every core; many: one core each.
-    let threads = if found.len() == 1 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+    // One file: its analysis uses every core; many: one core each.
+    let threads = content::threads_per_file(found.len());
+    // Loaded once, before any file is probed, shared by every worker.
+    let models = if args.content || args.show.is_some() {
+        let files: Vec<&std::path::Path> = found
+            .iter()
+            .filter_map(|f| f.as_ref().ok().map(|f| f.path.as_path()))
+            .collect();
+        let flag = if args.show.is_some() {
+            "--show"
+        } else {
+            "--content"
+        };
+        Some(content::load_models(
+            flag,
+            content::first_run_threads(&files),
+        )?)
     } else {
-        1
+        None
     };
+    if let Some(dir) = &args.show {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
     let results: Vec<(PathBuf, Outcome)> = found
         .into_par_iter()
         .map(|entry| match entry {

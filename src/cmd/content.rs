@@ -10,9 +10,39 @@ use preflight::{MediaFacts, PoseModels, Spec, Warning};
 
 /// Starts loading the pose models (the first file is probed and decoded
 /// meanwhile), or says how to install them (`flag` is the option that needs
-/// them). The caller exits 2 on the error.
-pub fn load_models(flag: &str) -> Result<PoseModels> {
-    PoseModels::start_loading_default().map_err(|e| anyhow!("{flag} needs the pose models: {e}"))
+/// them). The caller exits 2 on the error. `first_threads`: see
+/// [`first_run_threads`].
+pub fn load_models(flag: &str, first_threads: usize) -> Result<PoseModels> {
+    PoseModels::start_loading_default(first_threads)
+        .map_err(|e| anyhow!("{flag} needs the pose models: {e}"))
+}
+
+/// The cores one file's analysis has to itself: every core for a lone file,
+/// one each when files are analysed side by side.
+pub fn threads_per_file(files: usize) -> usize {
+    if files == 1 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    }
+}
+
+/// The ONNX Runtime threads of the model runs that come first, whose
+/// sessions are made while the models load: a lone picture's runs take
+/// every core; a video's runs (its workers are the parallelism) and a
+/// folder's take one each.
+pub fn first_run_threads(files: &[&Path]) -> usize {
+    match files {
+        [one]
+            if matches!(
+                preflight::probe::sniff_file(one),
+                Ok(preflight::sniff::Sniffed::Image(_))
+            ) =>
+        {
+            threads_per_file(1)
+        }
+        _ => 1,
+    }
 }
 
 /// What the content analysis of one file gave.
@@ -36,7 +66,8 @@ impl Analysed {
 }
 
 /// Analyses one probed file: an image whole, a video over the window `fix`
-/// would send. `threads`: how many frames of a video to analyse at once.
+/// would send. `threads`: the cores the file has to itself (a video: how
+/// many of its frames to analyse at once).
 /// With `deep`, a video's cut scan rides on the same decode when the window
 /// is known from the plan, and what it found comes back too.
 pub fn analyse(
@@ -78,7 +109,7 @@ fn analyse_alone(
 ) -> Result<Analysed, preflight::ContentError> {
     match facts {
         MediaFacts::Image(_) => {
-            let c = preflight::analyze_image(path, models)?;
+            let c = preflight::analyze_image(path, models, threads)?;
             let picture = show.then(|| preflight::show_image(&c)).transpose()?;
             Ok(Analysed {
                 facts: c.facts,
@@ -136,8 +167,14 @@ pub struct Framed {
 }
 
 /// The image at `path` cut around its person, when the person is small.
-pub fn frame(path: &Path, models: &PoseModels, spec: &Spec) -> Result<Option<Framed>> {
-    let Some(cut) = preflight::frame_person(path, models, &spec.image)? else {
+/// `threads`: the cores the picture has to itself.
+pub fn frame(
+    path: &Path,
+    models: &PoseModels,
+    spec: &Spec,
+    threads: usize,
+) -> Result<Option<Framed>> {
+    let Some(cut) = preflight::frame_person(path, models, &spec.image, threads)? else {
         return Ok(None);
     };
     let dir = tempfile::tempdir()?;
@@ -172,7 +209,7 @@ pub fn frame(path: &Path, models: &PoseModels, spec: &Spec) -> Result<Option<Fra
 /// `true` when `strict` and there is a finding: the caller refuses.
 pub fn submit_gate(image: &str, video: &str, spec: &Spec, strict: bool) -> Result<bool> {
     let models = if strict {
-        load_models("--strict-content")?
+        load_models("--strict-content", 1)?
     } else if PoseModels::installed_in(&PoseModels::default_dir()) {
         match PoseModels::load_default() {
             Ok(m) => m,

@@ -94,6 +94,8 @@ struct Context_<'a> {
     claimed: Mutex<HashMap<PathBuf, PathBuf>>,
     /// `--frame-person`: the pose models, loaded once.
     framing: Option<preflight::PoseModels>,
+    /// `--frame-person`: the cores a picture's analysis has to itself.
+    framing_threads: usize,
 }
 
 pub fn run(args: FixArgs) -> Result<i32> {
@@ -101,11 +103,6 @@ pub fn run(args: FixArgs) -> Result<i32> {
     let spec = args.spec.resolve()?;
     let options = args.repair.resolve()?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let framing = if args.frame_person {
-        Some(crate::cmd::content::load_models("--frame-person")?)
-    } else {
-        None
-    };
     if let Some(out) = &args.out {
         refuse_out_inside_inputs(out, &args.paths)?;
     }
@@ -122,12 +119,26 @@ pub fn run(args: FixArgs) -> Result<i32> {
             Err(_) => k == 1,
         });
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // `--frame-person` looks at images only: a lone one has every core. The
+    // models are looked for before anything is written.
+    let framing_threads = match found.as_slice() {
+        [Ok(f)] if lane_of(&f.path).0 == Lane::Image => cores,
+        _ => 1,
+    };
+    let framing = if args.frame_person {
+        Some(crate::cmd::content::load_models(
+            "--frame-person",
+            framing_threads,
+        )?)
+    } else {
+        None
+    };
     let manifest = match (&args.out, args.dry_run) {
         (Some(out), false) => Some(open_manifest(out, shard)?),
         _ => None,
     };
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = args.jobs.unwrap_or(cores).max(1);
     let mut lines: Vec<Option<FixLine>> = vec![None; found.len()];
     let mut jobs = Vec::new();
@@ -161,6 +172,7 @@ pub fn run(args: FixArgs) -> Result<i32> {
         force: args.force,
         claimed: Mutex::new(HashMap::new()),
         framing,
+        framing_threads,
     };
 
     // Walk errors first: they are known before any work starts.
@@ -358,7 +370,7 @@ fn fix_one(found: &Found, ctx: &Context_, lane: Lane) -> FixLine {
     // `--frame-person`: a small person's crop becomes the input of the repair.
     let framed = match (&ctx.framing, &facts) {
         (Some(models), preflight::MediaFacts::Image(_)) => {
-            match crate::cmd::content::frame(&found.path, models, ctx.spec) {
+            match crate::cmd::content::frame(&found.path, models, ctx.spec, ctx.framing_threads) {
                 Ok(framed) => framed,
                 Err(e) => return failed(&found.path, e.to_string(), bytes_in, elapsed()),
             }

@@ -80,8 +80,10 @@ fn content_rules(w: &[preflight::Warning]) -> Vec<&'static str> {
         .collect()
 }
 
+/// As `check` analyses a lone picture on two cores.
 fn image(path: &Path) -> preflight::ImageContent {
-    preflight::analyze_image(path, models()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    preflight::analyze_image(path, models(), 2)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn assert_close(what: &str, ours: f32, theirs: f64, tolerance: f64) {
@@ -370,7 +372,7 @@ fn frame_person_lifts_a_small_person_above_five_percent() {
         preflight::Orientation::Video,
     )
     .unwrap();
-    let framed = preflight::frame_person(&small, models(), &spec.image)
+    let framed = preflight::frame_person(&small, models(), &spec.image, 2)
         .unwrap()
         .expect("a crop");
     assert!(
@@ -397,6 +399,41 @@ fn frame_person_lifts_a_small_person_above_five_percent() {
     assert!(
         w.min(h) >= 300 && f64::from(w) / f64::from(h) <= 2.5 && f64::from(h) / f64::from(w) <= 2.5
     );
+}
+
+/// A lone picture's runs take two cores, a folder's one each: the same
+/// findings either way, down to the landmarks (the small person also goes
+/// through the tiles and a confirmation).
+#[test]
+fn a_pictures_findings_do_not_depend_on_its_cores() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in [photo("messi5.jpg"), small_person(dir.path())] {
+        let one = preflight::analyze_image(&path, models(), 1).unwrap();
+        let two = preflight::analyze_image(&path, models(), 2).unwrap();
+        assert_eq!(
+            serde_json::to_value(&one.facts).unwrap(),
+            serde_json::to_value(&two.facts).unwrap(),
+            "{}",
+            path.display()
+        );
+        let marks = |c: &preflight::ImageContent| -> Vec<(f32, f32, f32)> {
+            c.pose
+                .people
+                .iter()
+                .flat_map(|p| p.landmarks.iter().map(|l| (l.x, l.y, l.visibility)))
+                .collect()
+        };
+        let (a, b) = (marks(&one), marks(&two));
+        assert_eq!(a.len(), 33, "{}: one person's landmarks", path.display());
+        assert_eq!(a.len(), b.len());
+        for (p, q) in a.iter().zip(&b) {
+            let d = (p.0 - q.0)
+                .abs()
+                .max((p.1 - q.1).abs())
+                .max((p.2 - q.2).abs());
+            assert!(d < 1e-5, "{}: {p:?} against {q:?}", path.display());
+        }
+    }
 }
 
 /// `ffmpeg` making a video from `args`, in `dir`.

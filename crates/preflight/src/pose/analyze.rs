@@ -47,8 +47,17 @@ const MIN_PRESENCE: f32 = 0.5;
 /// `content.person.many`, a third says "a crowd".
 pub const VERIFIED: usize = 3;
 
-/// The models' findings for one picture.
-pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
+/// The models' findings for one picture. `threads`: the cores the picture
+/// has to itself (1 where other pictures are analysed beside it): a run
+/// that goes alone (the whole frame, the landmarks, a lone confirmation)
+/// takes them all; runs side by side (the tiles, several confirmations) take
+/// one each.
+pub fn analyze(models: &PoseModels, frame: &Rgb, threads: usize) -> Result<Pose, ContentError> {
+    let runs = Runs {
+        alone: models.on_threads(threads),
+        side_by_side: models.on_threads(1),
+    };
+    let models = &runs.alone;
     let (w, h) = (frame.width, frame.height);
     let aspect = w as f32 / h.max(1) as f32;
     let (mut found, near) =
@@ -60,7 +69,7 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
         .filter(|d| !found.iter().any(|f| same_person(f, d)))
         .take(MAX_NEAR_MISSES)
         .collect();
-    found = confirm_in_order(models, frame, found, &near)?;
+    found = confirm_in_order(&runs, frame, found, &near)?;
     let largest = found
         .iter()
         .map(|d| d.body_box(aspect).area())
@@ -71,10 +80,10 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
         // other); what they found is then merged in tile order.
         let per_tile = tiles(w, h)
             .par_iter()
-            .map(|tile| models.detect(frame, tile, MIN_SCORE))
+            .map(|tile| runs.side_by_side.detect(frame, tile, MIN_SCORE))
             .collect::<Result<Vec<_>, _>>()?;
         let finds: Vec<Detection> = per_tile.into_iter().flatten().collect();
-        found = confirm_in_order(models, frame, found, &finds)?;
+        found = confirm_in_order(&runs, frame, found, &finds)?;
     }
     let mut people: Vec<Person> = found
         .into_iter()
@@ -110,6 +119,14 @@ pub fn analyze(models: &PoseModels, frame: &Rgb) -> Result<Pose, ContentError> {
         height: h,
         people,
     })
+}
+
+/// The models as one picture's runs take them.
+struct Runs {
+    /// For a run nothing else of this picture runs beside.
+    alone: PoseModels,
+    /// For runs side by side, one core each.
+    side_by_side: PoseModels,
 }
 
 /// `frame`, the next video sample after `previous`, without the detector:
@@ -185,7 +202,7 @@ pub fn tiles(width: u32, height: u32) -> Vec<Square> {
 /// then walked again; the result is the one-by-one loop's, with at most a few
 /// runs more.
 fn confirm_in_order(
-    models: &PoseModels,
+    runs: &Runs,
     frame: &Rgb,
     found: Vec<Detection>,
     finds: &[Detection],
@@ -219,11 +236,15 @@ fn confirm_in_order(
         if wanted.is_empty() {
             return Ok(merged);
         }
-        let runs = wanted
+        let models = match wanted.len() {
+            1 => &runs.alone,
+            _ => &runs.side_by_side,
+        };
+        let confirmed = wanted
             .par_iter()
             .map(|&i| confirm(models, frame, &finds[i]))
             .collect::<Result<Vec<_>, _>>()?;
-        for (i, run) in wanted.into_iter().zip(runs) {
+        for (i, run) in wanted.into_iter().zip(confirmed) {
             results[i] = Some(run);
         }
     }

@@ -49,8 +49,13 @@ pub struct ImageContent {
     pub frame: Rgb,
 }
 
-/// Analyses the image at `path`.
-pub fn analyze_image(path: &Path, models: &PoseModels) -> Result<ImageContent, ContentError> {
+/// Analyses the image at `path`, with `threads` cores to itself (1 where
+/// other files are analysed beside it; see [`analyze`]).
+pub fn analyze_image(
+    path: &Path,
+    models: &PoseModels,
+    threads: usize,
+) -> Result<ImageContent, ContentError> {
     let facts = match crate::probe::probe(path)? {
         MediaFacts::Image(facts) => facts,
         MediaFacts::Video(_) => {
@@ -65,7 +70,7 @@ pub fn analyze_image(path: &Path, models: &PoseModels) -> Result<ImageContent, C
         height: raster.height,
         data: raster.data,
     };
-    let pose = analyze(models, &frame)?;
+    let pose = analyze(models, &frame, threads)?;
     Ok(image_content(pose, size, frame))
 }
 
@@ -141,13 +146,15 @@ pub struct Framed {
 
 /// The image at `path` cut around its person when the person is small
 /// (`content.person.small`), within `rules`' aspect window and minimum side;
-/// `None` when there is nobody or the person is large enough.
+/// `None` when there is nobody or the person is large enough. `threads`: as
+/// for [`analyze_image`].
 pub fn frame_person(
     path: &Path,
     models: &PoseModels,
     rules: &crate::spec::ImageRules,
+    threads: usize,
 ) -> Result<Option<Framed>, ContentError> {
-    let analysed = analyze_image(path, models)?;
+    let analysed = analyze_image(path, models, threads)?;
     let Some(person) = analysed.facts.person_box else {
         return Ok(None);
     };

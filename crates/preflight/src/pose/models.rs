@@ -37,6 +37,8 @@ pub struct PoseModels {
     detector: Arc<Loading>,
     landmarks: Arc<Loading>,
     anchors: Arc<Vec<Point>>,
+    /// ONNX Runtime threads of each run (see [`PoseModels::on_threads`]).
+    run_threads: usize,
 }
 
 /// A model being loaded on its own thread (0.1–0.2 s each): the first run
@@ -48,15 +50,15 @@ struct Loading {
 }
 
 impl Loading {
-    fn start(path: PathBuf, side: usize) -> Loading {
+    fn start(path: PathBuf, side: usize, threads: usize) -> Loading {
         let from = path.clone();
         let job = std::thread::Builder::new()
             .name("pose-model-load".into())
-            .spawn(move || load_plan(&from, side));
+            .spawn(move || load_plan(&from, side, threads));
         let (job, plan) = match job {
             Ok(job) => (Some(job), OnceLock::new()),
             // No thread to spare: load here and now.
-            Err(_) => (None, OnceLock::from(load_plan(&path, side))),
+            Err(_) => (None, OnceLock::from(load_plan(&path, side, threads))),
         };
         Loading {
             path,
@@ -127,9 +129,10 @@ impl PoseModels {
         FILES.iter().all(|file| dir.join(file).is_file())
     }
 
-    /// Loads both models from `dir` (side by side, on two threads).
+    /// Loads both models from `dir` (side by side, on two threads), ready
+    /// for runs on one thread each.
     pub fn load(dir: &Path) -> Result<PoseModels, ContentError> {
-        let models = Self::start_loading(dir)?;
+        let models = Self::start_loading(dir, 1)?;
         models.detector.plan()?;
         models.landmarks.plan()?;
         Ok(models)
@@ -137,9 +140,13 @@ impl PoseModels {
 
     /// Starts loading both models from `dir` on their own threads and returns
     /// at once, so that the caller can probe and decode meanwhile: the first
-    /// run waits for its model. A missing file is an error here; a file that
-    /// does not load is the first run's error ([`ContentError::ModelLoad`]).
-    pub fn start_loading(dir: &Path) -> Result<PoseModels, ContentError> {
+    /// run waits for its model. `first_threads`: the ONNX Runtime threads of
+    /// the runs expected first (a lone picture: every core; a video or a
+    /// folder: 1), whose sessions are made during the load; sessions for
+    /// other counts are made when first needed. A missing file is an error
+    /// here; a file that does not load is the first run's error
+    /// ([`ContentError::ModelLoad`]).
+    pub fn start_loading(dir: &Path, first_threads: usize) -> Result<PoseModels, ContentError> {
         for file in FILES {
             if !dir.join(file).is_file() {
                 return Err(ContentError::ModelsMissing {
@@ -148,10 +155,20 @@ impl PoseModels {
                 });
             }
         }
+        let threads = first_threads.max(1);
         Ok(PoseModels {
-            detector: Arc::new(Loading::start(dir.join(DETECTOR_FILE), DETECTOR_SIDE)),
-            landmarks: Arc::new(Loading::start(dir.join(LANDMARK_FILE), LANDMARK_SIDE)),
+            detector: Arc::new(Loading::start(
+                dir.join(DETECTOR_FILE),
+                DETECTOR_SIDE,
+                threads,
+            )),
+            landmarks: Arc::new(Loading::start(
+                dir.join(LANDMARK_FILE),
+                LANDMARK_SIDE,
+                threads,
+            )),
             anchors: Arc::new(geometry::anchors()),
+            run_threads: 1,
         })
     }
 
@@ -161,8 +178,25 @@ impl PoseModels {
     }
 
     /// [`PoseModels::start_loading`] from [`PoseModels::default_dir`].
-    pub fn start_loading_default() -> Result<PoseModels, ContentError> {
-        Self::start_loading(&Self::default_dir())
+    pub fn start_loading_default(first_threads: usize) -> Result<PoseModels, ContentError> {
+        Self::start_loading(&Self::default_dir(), first_threads)
+    }
+
+    /// The same models (shared, not loaded again), each run of them on
+    /// `threads` threads of ONNX Runtime's own. For runs that nothing else
+    /// in the process runs beside: two threads took a run from 20 to 12–17
+    /// ms (detector) and from 26 to 15–17 ms (landmarks) on 2 cores, and
+    /// where every core is already busy they only add switching.
+    pub fn on_threads(&self, threads: usize) -> PoseModels {
+        PoseModels {
+            run_threads: threads.max(1),
+            ..self.clone()
+        }
+    }
+
+    /// How many ONNX Runtime threads each run takes.
+    pub fn run_threads(&self) -> usize {
+        self.run_threads
     }
 
     /// The detector's raw outputs for `square` of `frame`: 2254 × 12 box
@@ -175,7 +209,7 @@ impl PoseModels {
         let input = frame.sample(square, DETECTOR_SIDE, (-1.0, 1.0), Border::Zero);
         let [boxes, scores] = run(
             self.detector.plan()?,
-            input,
+            (input, self.run_threads),
             [ANCHORS * DETECTOR_VALUES, ANCHORS],
         )?;
         Ok((boxes, scores))
@@ -257,7 +291,11 @@ impl PoseModels {
             rotation: roi.rotation,
         };
         let input = frame.sample(&square, LANDMARK_SIDE, (0.0, 1.0), Border::Replicate);
-        let [values, flag] = run(self.landmarks.plan()?, input, [MODEL_LANDMARKS * 5, 1])?;
+        let [values, flag] = run(
+            self.landmarks.plan()?,
+            (input, self.run_threads),
+            [MODEL_LANDMARKS * 5, 1],
+        )?;
         let flag = flag[0];
         Ok((values, flag))
     }
@@ -319,58 +357,67 @@ fn runtime(dir: &Path) -> Result<&'static Runtime, String> {
 /// One model's sessions. Running one takes it for the run (ONNX Runtime's
 /// sessions run one input at a time here), so threads that run the model at
 /// the same moment each get their own, built on first need from the same
-/// bytes (about 0.1 s; at most one per thread that runs models).
+/// bytes (about 0.05 s; at most one per thread that runs models and thread
+/// count a run asks for).
 struct Sessions {
     runtime: &'static Runtime,
     bytes: Vec<u8>,
     side: usize,
-    idle: Mutex<Vec<Session>>,
+    /// Idle sessions, each with its thread count.
+    idle: Mutex<Vec<(usize, Session)>>,
 }
 
 impl Sessions {
-    fn session(&self) -> Result<Session, String> {
-        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    fn session(&self, threads: usize) -> Result<Session, String> {
+        let taken = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let found = idle.iter().position(|(t, _)| *t == threads);
+            found.map(|i| idle.swap_remove(i).1)
+        };
         match taken {
             Some(session) => Ok(session),
-            None => new_session(self.runtime, &self.bytes),
+            None => new_session(self.runtime, &self.bytes, threads),
         }
     }
 
-    fn put_back(&self, session: Session) {
+    fn put_back(&self, threads: usize, session: Session) {
         self.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(session);
+            .push((threads, session));
     }
 }
 
-/// A session on one thread: the workers of a folder or a video are the
-/// parallelism, and a thread pool per session would compete with them.
-fn new_session(runtime: &Runtime, bytes: &[u8]) -> Result<Session, String> {
+/// A session whose runs use `threads` threads: one for the workers of a
+/// folder or a video, which are the parallelism themselves (a thread pool
+/// per session would compete with them); more for a lone picture's runs.
+fn new_session(runtime: &Runtime, bytes: &[u8], threads: usize) -> Result<Session, String> {
     let fail = |e: ort::Error<ort::session::builder::SessionBuilder>| e.to_string();
     Session::builder(runtime)
         .map_err(|e| e.to_string())?
         .with_optimization_level(GraphOptimizationLevel::Level3)
         .map_err(fail)?
-        .with_intra_threads(1)
+        .with_intra_threads(threads)
         .map_err(fail)?
         .with_inter_threads(1)
+        .map_err(fail)?
+        .with_intra_op_spinning(false)
         .map_err(fail)?
         .commit_from_memory(bytes)
         .map_err(|e| e.to_string())
 }
 
-/// The model at `path`, ready for one `side`² RGB picture; the reason when it
-/// does not load.
-fn load_plan(path: &Path, side: usize) -> Result<Plan, String> {
+/// The model at `path`, ready for one `side`² RGB picture, with a session
+/// for runs on `threads` threads; the reason when it does not load.
+fn load_plan(path: &Path, side: usize, threads: usize) -> Result<Plan, String> {
     let runtime = runtime(path.parent().unwrap_or(Path::new(".")))?;
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let first = new_session(runtime, &bytes)?;
+    let first = new_session(runtime, &bytes, threads)?;
     Ok(Arc::new(Sessions {
         runtime,
         bytes,
         side,
-        idle: Mutex::new(vec![first]),
+        idle: Mutex::new(vec![(threads, first)]),
     }))
 }
 
@@ -380,7 +427,7 @@ fn load_plan(path: &Path, side: usize) -> Result<Plan, String> {
 /// maps, about 0.9 MB a run) are not copied.
 fn run<const N: usize>(
     plan: &Plan,
-    input: Vec<f32>,
+    (input, threads): (Vec<f32>, usize),
     lens: [usize; N],
 ) -> Result<[Vec<f32>; N], ContentError> {
     let fail = |e: String| ContentError::Inference(e);
@@ -390,7 +437,7 @@ fn run<const N: usize>(
     }
     let tensor = Tensor::from_array(([1usize, 3, side, side], planar(&input, side)))
         .map_err(|e| fail(e.to_string()))?;
-    let mut session = plan.session().map_err(fail)?;
+    let mut session = plan.session(threads).map_err(fail)?;
     let outputs = session
         .run(ort::inputs![tensor])
         .map_err(|e| fail(e.to_string()))
@@ -408,7 +455,7 @@ fn run<const N: usize>(
             }
             Ok(taken)
         });
-    plan.put_back(session);
+    plan.put_back(threads, session);
     outputs
 }
 

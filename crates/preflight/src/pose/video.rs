@@ -125,6 +125,8 @@ fn analyse_group(
     models: &PoseModels,
     group: Vec<(u64, Rgb)>,
 ) -> Result<Vec<Analysed>, ContentError> {
+    // One core a run: the workers and the decode share the cores out.
+    let models = &models.on_threads(1);
     let mut done: Vec<Analysed> = Vec::with_capacity(group.len());
     for (t_us, frame) in group {
         let followed = match done.last() {
@@ -133,7 +135,7 @@ fn analyse_group(
         };
         let (pose, followed) = match followed {
             Some(pose) => (pose, true),
-            None => (analyze(models, &frame)?, false),
+            None => (analyze(models, &frame, 1)?, false),
         };
         let aspect = pose.aspect();
         let masks = pose
