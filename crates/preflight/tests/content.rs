@@ -436,6 +436,79 @@ fn a_pictures_findings_do_not_depend_on_its_cores() {
     }
 }
 
+/// A video with a keyframe every second is decoded in two parts side by
+/// side on two threads, in one on one thread: the same frames, the same
+/// findings, down to the landmarks.
+#[test]
+fn a_video_decoded_in_parts_gives_the_same_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let messi = photo("messi5.jpg");
+    let path = ffmpeg(
+        dir.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=640x360:r=25:d=8",
+            "-loop",
+            "1",
+            "-i",
+            messi.to_str().unwrap(),
+            "-filter_complex",
+            "[1]scale=-2:300[p];[0][p]overlay=x='100+60*sin(t)':y=30",
+            "-t",
+            "8",
+            "-g",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "gop1s.mp4",
+    );
+    let facts = match preflight::probe(&path).unwrap() {
+        preflight::MediaFacts::Video(v) => v,
+        _ => panic!("not a video"),
+    };
+    let window = (0, facts.duration_us);
+    let times = preflight::content::video::sample_times(window.0, window.1);
+    let parts = preflight::pose::decode_parts(&path, &times, 2);
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert_eq!(parts[1].start % 3, 0, "{parts:?}");
+    let limits = preflight::DecodeLimits::default();
+    let analyse =
+        |threads| preflight::analyze_video(&path, models(), window, 0, &limits, threads).unwrap();
+    let (one, two) = (analyse(1), analyse(2));
+    assert_eq!(
+        serde_json::to_value(&one.facts).unwrap(),
+        serde_json::to_value(&two.facts).unwrap()
+    );
+    assert_eq!(one.samples.len(), times.len());
+    assert_eq!(one.samples.len(), two.samples.len());
+    for (a, b) in one.samples.iter().zip(&two.samples) {
+        assert_eq!((a.t_us, a.followed), (b.t_us, b.followed));
+        assert_eq!(a.pose.people.len(), b.pose.people.len(), "at {} us", a.t_us);
+        let marks = |s: &FrameSample| -> Vec<(f32, f32)> {
+            s.pose
+                .people
+                .iter()
+                .flat_map(|p| p.landmarks.iter().map(|l| (l.x, l.y)))
+                .collect()
+        };
+        for (p, q) in marks(a).iter().zip(&marks(b)) {
+            assert!(
+                (p.0 - q.0).abs() < 1e-5 && (p.1 - q.1).abs() < 1e-5,
+                "at {} us",
+                a.t_us
+            );
+        }
+    }
+    assert!(
+        one.samples.iter().all(|s| s.pose.people.len() == 1),
+        "{:?}",
+        one.facts
+    );
+}
+
 /// `ffmpeg` making a video from `args`, in `dir`.
 fn ffmpeg(dir: &Path, args: &[&str], out: &str) -> PathBuf {
     let path = dir.join(out);

@@ -31,7 +31,7 @@ use std::sync::Once;
 
 pub use conform::conform;
 pub use probe::probe_video;
-pub(crate) use sample::{sample_frames, SampledFrame};
+pub(crate) use sample::{keyframes_around, sample_frames, SampledFrame, DECODE_THREADS};
 
 pub(crate) use scenes::{detect_scenes, detect_scenes_and_sample};
 

@@ -29,23 +29,83 @@ pub struct SampledFrame {
     pub rgb: Vec<u8>,
 }
 
-/// Frame threads of the sampling decode: the decode is the longest part of a
-/// video's analysis (a 30 s 1080p clip: about 2.5 CPU-s against 1.7 for its
+/// Frame threads of a sampling decode that runs alone (a video without a
+/// keyframe to start a second decode at): the decode is the longest part of
+/// a video's analysis (a 30 s 1080p clip: about 2.5 CPU-s against 2 for its
 /// model runs), so it sets the time unless it too is shared out. One, two
 /// and four threads gave the same time on 2 cores within the noise (medians
 /// of 6 interleaved runs each 2.9–3.2 s); four used the most CPU (5.1
 /// CPU-s against 4.7 with one: frame threading costs CPU).
-const DECODE_THREADS: usize = 2;
+pub const DECODE_THREADS: usize = 2;
+
+/// At most this many packets are read after a seek looking for the video's
+/// next one (the others are audio, subtitles, data).
+const PACKETS_AFTER_SEEK: usize = 1000;
+
+/// Demuxers whose seeks go by the file's index of keyframes (MP4/MOV,
+/// Matroska/WebM, AVI), as FFmpeg names them: a decode started from a seek
+/// there starts on the keyframe the index names. Elsewhere (MPEG-TS, raw
+/// streams) a seek may land between keyframes, and the decode would start
+/// on damage.
+const INDEXED_DEMUXERS: [&str; 3] = ["mov", "matroska", "avi"];
+
+/// The keyframes of the video at `path` nearest to `t_us` (microseconds from
+/// the start of the file): the last at or before it and the first after it,
+/// as the container's index gives them to a seek. Where a second decode of
+/// the file can start. Nothing for a container without such an index (see
+/// [`INDEXED_DEMUXERS`]), nor on a side where the seek lands on a packet
+/// not marked as a keyframe.
+pub fn keyframes_around(path: &Path, t_us: u64) -> Result<[Option<u64>; 2], FixError> {
+    let (mut ictx, v_index, tb) = open_video(path)?;
+    let mut around = [None, None];
+    let demuxer = ictx.format().name().to_string();
+    if !demuxer.split(',').any(|n| INDEXED_DEMUXERS.contains(&n)) {
+        return Ok(around);
+    }
+    let origin_us = start_time_us(&ictx);
+    let target = origin_us + t_us as i64;
+    if ictx.seek(target, ..target).is_ok() {
+        around[0] = next_keyframe_us(&mut ictx, v_index, tb, origin_us)?;
+    }
+    if ictx.seek(target, target..).is_ok() {
+        around[1] = next_keyframe_us(&mut ictx, v_index, tb, origin_us)?;
+    }
+    Ok(around)
+}
+
+/// The time of the next video packet read, when it is a keyframe with a
+/// time at or after the start of the file.
+fn next_keyframe_us(
+    ictx: &mut ff::format::context::Input,
+    v_index: usize,
+    tb: ff::Rational,
+    origin_us: i64,
+) -> Result<Option<u64>, FixError> {
+    let mut packet = ff::Packet::empty();
+    for _ in 0..PACKETS_AFTER_SEEK {
+        if !read_packet(ictx, &mut packet, 0)? {
+            return Ok(None);
+        }
+        if packet.stream() != v_index {
+            continue;
+        }
+        let at = packet.pts().map(|t| to_us(t, tb) - origin_us);
+        return Ok(at.filter(|&t| packet.is_key() && t >= 0).map(|t| t as u64));
+    }
+    Ok(None)
+}
 
 /// Decodes the video at `path` and hands `each` the frames at `times_us`
 /// (sorted, microseconds from the start of the file) as soon as they are
 /// decoded, scaled to at most `max_side` on their long side and turned by
-/// `rotation` (clockwise degrees, as the probe reports it).
+/// `rotation` (clockwise degrees, as the probe reports it). `threads`: the
+/// decoder's frame threads.
 pub fn sample_frames(
     path: &Path,
     times_us: &[u64],
     (rotation, max_side): (u16, u32),
     limits: &DecodeLimits,
+    threads: usize,
     each: &mut dyn FnMut(SampledFrame),
 ) -> Result<(), FixError> {
     let Some(&first) = times_us.first() else {
@@ -59,7 +119,7 @@ pub fn sample_frames(
         ictx.seek(target, ..target)
             .map_err(|e| video_error(format!("cannot seek to {:.2} s: {e}", first as f64 / 1e6)))?;
     }
-    let mut decoder = video_decoder(&ictx, v_index, DECODE_THREADS, limits)?;
+    let mut decoder = video_decoder(&ictx, v_index, threads.max(1), limits)?;
     // No deblocking: a quarter of a one-thread H.264 decode (the ffmpeg CLI
     // on the 30 s 1080p benchmark clip: 2.85 -> 2.05 CPU-s). The frames are
     // only looked at, shrunk to at most 640 px, and shrunk so they differ
@@ -266,7 +326,7 @@ fn rotate(w: u32, h: u32, data: Vec<u8>, rotation: u16) -> (u32, u32, Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{rotate, sample_frames};
+    use super::{keyframes_around, rotate, sample_frames, DECODE_THREADS};
     use crate::limits::DecodeLimits;
 
     /// The decoder skips frames nothing refers to before each wanted time;
@@ -296,13 +356,60 @@ mod tests {
             .collect();
         want.dedup();
         let mut got = Vec::new();
-        sample_frames(&path, &times, (0, 64), &DecodeLimits::default(), &mut |f| {
+        let limits = DecodeLimits::default();
+        sample_frames(&path, &times, (0, 64), &limits, DECODE_THREADS, &mut |f| {
             got.push(f.t_us)
         })
         .expect("sampled");
         assert_eq!(got.len(), want.len(), "got {got:?}\nwant {want:?}");
         for (g, w) in got.iter().zip(&want) {
             assert!(g.abs_diff(*w) <= 1_000, "got {got:?}\nwant {want:?}");
+        }
+    }
+
+    /// The keyframes a seek finds around a time are the ones ffprobe lists:
+    /// the last at or before it and the first at or after it.
+    #[test]
+    fn keyframes_around_a_time_are_the_ones_ffprobe_lists() {
+        for name in ["long_45s_360x640.mp4", "cuts_3_shots_9s.mp4"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/videos")
+                .join(name);
+            let out = std::process::Command::new("ffprobe")
+                .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+                .args(["packet=pts_time,flags", "-of", "csv=p=0"])
+                .arg(&path)
+                .output()
+                .expect("ffprobe");
+            let mut keys: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.split_once(','))
+                .filter(|(_, flags)| flags.starts_with('K'))
+                .filter_map(|(t, _)| t.parse::<f64>().ok())
+                .map(|s| (s * 1e6).round() as u64)
+                .collect();
+            keys.sort_unstable();
+            assert!(keys.len() >= 3, "{name}: keyframes {keys:?}");
+            let last = *keys.last().unwrap();
+            let probes = [
+                keys[1] - 300_000,
+                keys[1],
+                keys[1] + 300_000,
+                last + 500_000,
+            ];
+            for t in probes {
+                let [before, after] = keyframes_around(&path, t).expect("seek");
+                let near = |got: Option<u64>, want: Option<u64>| match (got, want) {
+                    (Some(g), Some(w)) => g.abs_diff(w) <= 1_000,
+                    (g, w) => g == w,
+                };
+                let want_before = keys.iter().rev().copied().find(|&k| k <= t);
+                let want_after = keys.iter().copied().find(|&k| k >= t);
+                assert!(
+                    near(before, want_before) && near(after, want_after),
+                    "{name} at {t}: got {before:?} {after:?}, ffprobe's {want_before:?} {want_after:?}"
+                );
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 //! A video's content from evenly spaced samples of the window that would be
 //! sent: which samples to take, and what the samples say together.
 
+use std::ops::Range;
+
 use super::judge::{body_extent, head_visible, image_facts, second_person_large};
 use super::*;
 
@@ -63,6 +65,54 @@ pub fn sample_times(start_us: u64, duration_us: u64) -> Vec<u64> {
     let n = wanted.clamp(MIN_SAMPLES, MAX_SAMPLES) as u64;
     (0..n)
         .map(|i| start_us + (2 * i + 1) * duration_us / (2 * n))
+        .collect()
+}
+
+/// Where to cut the sampling of `times` (sorted) so that `parts` decodes
+/// share it out: at even shares of the span from the first time to the last.
+pub fn ideal_cuts(times: &[u64], parts: usize) -> Vec<u64> {
+    let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+        return Vec::new();
+    };
+    let parts = parts.max(1) as u64;
+    (1..parts)
+        .map(|i| first + ((last - first) as u128 * u128::from(i) / u128::from(parts)) as u64)
+        .collect()
+}
+
+/// `times` (sorted) cut into consecutive parts that are decoded side by
+/// side, each from its own keyframe. `around` holds, for each ideal cut, the
+/// keyframes before and after it (as a seek finds them): the cut goes at the
+/// nearer one, and the part after it starts at the first sample at or after
+/// that keyframe that also starts a group of `group` samples. The groups are
+/// then the same however the window is cut, and so are the findings; the
+/// part before decodes at most `group - 1` samples' worth past the keyframe.
+/// Cuts that would leave a part empty are dropped; with none left, one part
+/// holds every time.
+pub fn decode_parts(
+    times: &[u64],
+    around: &[(u64, [Option<u64>; 2])],
+    group: usize,
+) -> Vec<Range<usize>> {
+    let group = group.max(1);
+    let mut starts: Vec<usize> = around
+        .iter()
+        .filter_map(|&(ideal, [before, after])| {
+            [before, after]
+                .into_iter()
+                .flatten()
+                .min_by_key(|&k| k.abs_diff(ideal))
+        })
+        .map(|k| times.partition_point(|&t| t < k).next_multiple_of(group))
+        .filter(|&i| i > 0 && i < times.len())
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let ends = starts.iter().copied().chain([times.len()]);
+    std::iter::once(0)
+        .chain(starts.iter().copied())
+        .zip(ends)
+        .map(|(a, b)| a..b)
         .collect()
 }
 
@@ -231,6 +281,65 @@ pub fn person_missing(sampled: u32, with: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the keyframes, the parts cover every sample once, in
+        /// order, and each later part starts a group: the first group that
+        /// starts at or after a keyframe (its decode starts there).
+        #[test]
+        fn decode_parts_share_the_samples_out_from_keyframes(
+            start in 0u64..60_000_000,
+            duration in 0u64..120_000_000,
+            parts in 1usize..5,
+            group in 1usize..5,
+            keyframes in proptest::collection::vec(
+                (proptest::option::of(0u64..200_000_000), proptest::option::of(0u64..200_000_000)),
+                0..4,
+            ),
+        ) {
+            let times = sample_times(start, duration);
+            let cuts = ideal_cuts(&times, parts);
+            prop_assert_eq!(cuts.len(), parts - 1);
+            prop_assert!(cuts.windows(2).all(|w| w[0] <= w[1]));
+            let around: Vec<(u64, [Option<u64>; 2])> = cuts
+                .iter()
+                .zip(keyframes.iter().chain(std::iter::repeat(&(None, None))))
+                .map(|(&c, &(b, a))| (c, [b, a]))
+                .collect();
+            let split = decode_parts(&times, &around, group);
+            prop_assert!(!split.is_empty() && split.len() <= parts);
+            prop_assert_eq!(split[0].start, 0);
+            prop_assert_eq!(split.last().unwrap().end, times.len());
+            for w in split.windows(2) {
+                prop_assert_eq!(w[0].end, w[1].start);
+            }
+            let keys: Vec<u64> = around.iter().flat_map(|(_, k)| k.iter().flatten().copied()).collect();
+            for part in &split[1..] {
+                prop_assert!(!part.is_empty());
+                let i = part.start;
+                prop_assert_eq!(i % group, 0);
+                prop_assert!(keys.iter().any(|&k| times[i] >= k && (i < group || times[i - group] < k)));
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_goes_at_the_nearer_keyframe() {
+        // The benchmark clip: keyframes every 8.33 s, 40 samples over 30 s.
+        let times = sample_times(0, 30_000_000);
+        let cuts = ideal_cuts(&times, 2);
+        let split = decode_parts(&times, &[(cuts[0], [Some(8_333_333), Some(16_666_667)])], 3);
+        // Samples every 0.75 s from 0.375 s: the first at or after 16.67 s
+        // is number 22 (16.875 s), the first group start from there 24.
+        assert_eq!(split, vec![0..24, 24..40]);
+        assert!(times[22] >= 16_666_667 && times[21] < 16_666_667);
+        // No keyframe near the middle (one group of pictures): one part.
+        assert_eq!(
+            decode_parts(&times, &[(cuts[0], [Some(0), None])], 3),
+            vec![0..40]
+        );
+    }
 
     /// A person standing with their hips at (`x`, 0.6) of a square frame,
     /// 0.5 of its height tall, wrists and ankles `spread` out from the hips.

@@ -21,7 +21,8 @@ pub use draw::{annotate, contact_sheet};
 pub use models::{data_dir, LandmarkRun, PoseModels, DETECTOR_FILE, LANDMARK_FILE};
 pub use pixels::{Border, Grey, Rgb, Square};
 pub use video::{
-    analyze_video, planned_window, scenes_and_content, sent_window, VideoContent, VIDEO_WORK_SIDE,
+    analyze_video, decode_parts, planned_window, scenes_and_content, sent_window, VideoContent,
+    VIDEO_WORK_SIDE,
 };
 
 use crate::check::Warning;
