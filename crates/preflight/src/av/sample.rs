@@ -329,21 +329,35 @@ mod tests {
     use super::{keyframes_around, rotate, sample_frames, DECODE_THREADS};
     use crate::limits::DecodeLimits;
 
+    /// A fixture video's path.
+    fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/videos")
+            .join(name)
+    }
+
+    /// ffprobe's `entries` of the first video stream, one CSV line each.
+    fn ffprobe_lines(path: &std::path::Path, entries: &str) -> Vec<String> {
+        let out = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+            .args([entries, "-of", "csv=p=0"])
+            .arg(path)
+            .output()
+            .expect("ffprobe");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The decoder skips frames nothing refers to before each wanted time;
     /// the frames picked must stay the first shown at or after each time,
     /// as ffprobe lists them (a clip with B-frames, times that land on them).
     #[test]
     fn skipping_unreferenced_frames_picks_the_same_frames() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures/videos/medium_12s_480x854.mp4");
-        let out = std::process::Command::new("ffprobe")
-            .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-            .args(["frame=best_effort_timestamp_time", "-of", "csv=p=0"])
-            .arg(&path)
-            .output()
-            .expect("ffprobe");
-        let mut shown: Vec<u64> = String::from_utf8_lossy(&out.stdout)
-            .lines()
+        let path = fixture("medium_12s_480x854.mp4");
+        let mut shown: Vec<u64> = ffprobe_lines(&path, "frame=best_effort_timestamp_time")
+            .iter()
             .filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok())
             .map(|s| (s * 1e6).round() as u64)
             .collect();
@@ -372,17 +386,9 @@ mod tests {
     #[test]
     fn keyframes_around_a_time_are_the_ones_ffprobe_lists() {
         for name in ["long_45s_360x640.mp4", "cuts_3_shots_9s.mp4"] {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../fixtures/videos")
-                .join(name);
-            let out = std::process::Command::new("ffprobe")
-                .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-                .args(["packet=pts_time,flags", "-of", "csv=p=0"])
-                .arg(&path)
-                .output()
-                .expect("ffprobe");
-            let mut keys: Vec<u64> = String::from_utf8_lossy(&out.stdout)
-                .lines()
+            let path = fixture(name);
+            let mut keys: Vec<u64> = ffprobe_lines(&path, "packet=pts_time,flags")
+                .iter()
                 .filter_map(|l| l.split_once(','))
                 .filter(|(_, flags)| flags.starts_with('K'))
                 .filter_map(|(t, _)| t.parse::<f64>().ok())
