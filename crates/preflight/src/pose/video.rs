@@ -2,7 +2,6 @@
 //! each analysed as a picture, and the background's motion between them.
 
 use std::path::Path;
-
 use std::sync::mpsc::Sender;
 
 use rayon::prelude::*;
