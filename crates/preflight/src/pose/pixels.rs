@@ -15,6 +15,24 @@ pub struct Rgb {
     pub data: Vec<u8>,
 }
 
+/// Where a sample falls along one axis: the pixel before it and how far past
+/// that pixel it is.
+#[derive(Debug, Clone, Copy)]
+struct Tap {
+    first: i64,
+    fraction: f32,
+}
+
+impl Tap {
+    fn at(position: f32) -> Tap {
+        let first = position.floor();
+        Tap {
+            first: first as i64,
+            fraction: position - first,
+        }
+    }
+}
+
 /// What a square sees beyond the picture's edges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Border {
@@ -82,47 +100,122 @@ impl Rgb {
     ) -> Vec<f32> {
         let mut tensor = Vec::with_capacity(out * out * 3);
         let scale = (hi - lo) / 255.0;
-        let step = square.side / out as f32;
-        let (s, c) = square.rotation.sin_cos();
-        let (w, h) = (self.width as i64, self.height as i64);
-        for v in 0..out {
-            let b = v as f32 * step - square.side / 2.0;
-            for u in 0..out {
-                let a = u as f32 * step - square.side / 2.0;
-                // MediaPipe maps the square's corners onto the input's (its
-                // `GetRotatedSubRectToRectTransformMatrix` and OpenCV's
-                // warpAffine): output pixel u samples the picture at
-                // corner + u × step. At a 3× reduction the phase of that grid
-                // moves the detector's score by tenths (a motorcycle scores
-                // 0.86 half a pixel away, 0.35 here, as in MediaPipe).
-                let sx = square.cx + c * a - s * b;
-                let sy = square.cy + s * a + c * b;
-                let (x0, y0) = (sx.floor(), sy.floor());
-                let (fx, fy) = (sx - x0, sy - y0);
-                let (x0, y0) = (x0 as i64, y0 as i64);
-                let mut rgb = [0f32; 3];
-                for (dy, wy) in [(0, 1.0 - fy), (1, fy)] {
-                    for (dx, wx) in [(0, 1.0 - fx), (1, fx)] {
-                        let (mut x, mut y) = (x0 + dx, y0 + dy);
-                        let weight = wx * wy;
-                        let outside = x < 0 || y < 0 || x >= w || y >= h;
-                        if weight == 0.0 || (outside && border == Border::Zero) {
-                            continue;
-                        }
-                        if outside {
-                            x = x.clamp(0, w - 1);
-                            y = y.clamp(0, h - 1);
-                        }
-                        let i = ((y * w + x) * 3) as usize;
-                        for (k, v) in rgb.iter_mut().enumerate() {
-                            *v += weight * f32::from(self.data[i + k]);
-                        }
-                    }
-                }
-                tensor.extend(rgb.iter().map(|&v| lo + v * scale));
-            }
+        let push = |rgb: [f32; 3]| tensor.extend_from_slice(&rgb.map(|v| lo + v * scale));
+        if square.rotation == 0.0 {
+            self.walk_upright(square, out, border, push);
+        } else {
+            self.walk_turned(square, out, border, push);
         }
         tensor
+    }
+
+    /// Where output pixel `i` (of `out` across `square`) samples, from the
+    /// square's centre. MediaPipe maps the square's corners onto the
+    /// input's (its `GetRotatedSubRectToRectTransformMatrix` and OpenCV's
+    /// warpAffine): output pixel u samples the picture at corner + u × step.
+    /// At a 3× reduction the phase of that grid moves the detector's score
+    /// by tenths (a motorcycle scores 0.86 half a pixel away, 0.35 here, as
+    /// in MediaPipe).
+    fn offset(square: &Square, out: usize, i: usize) -> f32 {
+        i as f32 * (square.side / out as f32) - square.side / 2.0
+    }
+
+    /// The square's colours, row by row, for any rotation.
+    fn walk_turned(
+        &self,
+        square: &Square,
+        out: usize,
+        border: Border,
+        mut emit: impl FnMut([f32; 3]),
+    ) {
+        let (s, c) = square.rotation.sin_cos();
+        for v in 0..out {
+            let b = Self::offset(square, out, v);
+            for u in 0..out {
+                let a = Self::offset(square, out, u);
+                let x = Tap::at(square.cx + c * a - s * b);
+                let y = Tap::at(square.cy + s * a + c * b);
+                emit(self.bilinear(x, y, border));
+            }
+        }
+    }
+
+    /// As [`Rgb::walk_turned`] for an upright square (the detector's), about
+    /// twice as fast: where a column samples does not depend on the row, so
+    /// each column's and each row's source is worked out once. With sin 0
+    /// and cos 1 the positions and the sums are the same, so are the values,
+    /// to the bit.
+    fn walk_upright(
+        &self,
+        square: &Square,
+        out: usize,
+        border: Border,
+        mut emit: impl FnMut([f32; 3]),
+    ) {
+        let columns: Vec<Tap> = (0..out)
+            .map(|u| Tap::at(square.cx + Self::offset(square, out, u)))
+            .collect();
+        for v in 0..out {
+            let row = Tap::at(square.cy + Self::offset(square, out, v));
+            for column in &columns {
+                let rgb = self
+                    .bilinear_inside(*column, row)
+                    .unwrap_or_else(|| self.bilinear(*column, row, border));
+                emit(rgb);
+            }
+        }
+    }
+
+    /// As [`Rgb::bilinear`], for a point whose four pixels are all in the
+    /// picture (most of them): the same sums without the edge cases.
+    #[inline]
+    fn bilinear_inside(&self, x: Tap, y: Tap) -> Option<[f32; 3]> {
+        let (w, h) = (self.width as i64, self.height as i64);
+        if x.first < 0 || y.first < 0 || x.first + 1 >= w || y.first + 1 >= h {
+            return None;
+        }
+        let stride = w as usize * 3;
+        let top = (y.first as usize * w as usize + x.first as usize) * 3;
+        let pixels = self.data.get(top..top + stride + 6)?;
+        let (wx, wy) = (
+            [1.0 - x.fraction, x.fraction],
+            [1.0 - y.fraction, y.fraction],
+        );
+        let mut rgb = [0f32; 3];
+        for (k, v) in rgb.iter_mut().enumerate() {
+            // Top left, top right, bottom left, bottom right: the order of
+            // the general case's sums (a zero weight adds zero there too).
+            *v += wx[0] * wy[0] * f32::from(pixels[k]);
+            *v += wx[1] * wy[0] * f32::from(pixels[3 + k]);
+            *v += wx[0] * wy[1] * f32::from(pixels[stride + k]);
+            *v += wx[1] * wy[1] * f32::from(pixels[stride + 3 + k]);
+        }
+        Some(rgb)
+    }
+
+    /// The picture's colour at a point between pixels, each channel 0–255.
+    fn bilinear(&self, x: Tap, y: Tap, border: Border) -> [f32; 3] {
+        let (w, h) = (self.width as i64, self.height as i64);
+        let mut rgb = [0f32; 3];
+        for (dy, wy) in [(0, 1.0 - y.fraction), (1, y.fraction)] {
+            for (dx, wx) in [(0, 1.0 - x.fraction), (1, x.fraction)] {
+                let (mut px, mut py) = (x.first + dx, y.first + dy);
+                let weight = wx * wy;
+                let outside = px < 0 || py < 0 || px >= w || py >= h;
+                if weight == 0.0 || (outside && border == Border::Zero) {
+                    continue;
+                }
+                if outside {
+                    px = px.clamp(0, w - 1);
+                    py = py.clamp(0, h - 1);
+                }
+                let i = ((py * w + px) * 3) as usize;
+                for (k, v) in rgb.iter_mut().enumerate() {
+                    *v += weight * f32::from(self.data[i + k]);
+                }
+            }
+        }
+        rgb
     }
 
     /// A grey copy `out_w` wide (height to keep the aspect), each pixel the
@@ -227,5 +320,58 @@ impl Grey {
             return Some(0.0);
         }
         Some(f64::from((best.0 as f32).hypot(best.1 as f32) / w as f32))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A picture whose every byte differs from its neighbours'.
+    fn picture(width: u32, height: u32) -> Rgb {
+        let data = (0..width * height * 3)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        Rgb {
+            width,
+            height,
+            data,
+        }
+    }
+
+    fn walked(
+        walk: impl Fn(&Rgb, &Square, usize, Border, &mut dyn FnMut([f32; 3])),
+        rgb: &Rgb,
+        square: &Square,
+        out: usize,
+        border: Border,
+    ) -> Vec<u32> {
+        let mut values = Vec::new();
+        walk(rgb, square, out, border, &mut |p: [f32; 3]| {
+            values.extend(p.map(f32::to_bits))
+        });
+        values
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// The upright shortcut gives the general walk's values to the bit,
+        /// inside the picture, across its edges and beyond them.
+        #[test]
+        fn the_upright_walk_is_the_general_one(
+            (width, height) in (1u32..40, 1u32..40),
+            (cx, cy) in (-20.0f32..60.0, -20.0f32..60.0),
+            side in 0.5f32..90.0,
+            out in 1usize..24,
+            replicate in any::<bool>(),
+        ) {
+            let rgb = picture(width, height);
+            let square = Square { cx, cy, side, rotation: 0.0 };
+            let border = if replicate { Border::Replicate } else { Border::Zero };
+            let upright = walked(|r, s, o, b, e| r.walk_upright(s, o, b, e), &rgb, &square, out, border);
+            let general = walked(|r, s, o, b, e| r.walk_turned(s, o, b, e), &rgb, &square, out, border);
+            prop_assert_eq!(upright, general);
+        }
     }
 }
