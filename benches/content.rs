@@ -117,6 +117,22 @@ fn small_person() -> PathBuf {
     path
 }
 
+/// A phone camera's 12 MP JPEG (4000 × 3000, about 4 MB: a photo's worth of
+/// detail, so that decoding costs what it does on a real one): messi5 scaled
+/// up, with grain. The person is large, so the time is the decode's and the
+/// whole-frame pass's.
+fn phone_photo() -> PathBuf {
+    let path = work_dir().join("phone_photo_4000x3000.jpg");
+    if !path.is_file() {
+        run(Command::new("convert")
+            .arg(photo("messi5.jpg"))
+            .args(["-resize", "4000x3000!", "-seed", "7", "-attenuate", "0.6"])
+            .args(["+noise", "Gaussian", "-quality", "90"])
+            .arg(&path));
+    }
+    path
+}
+
 fn rgb(path: &Path) -> Rgb {
     let img = image::open(path).expect("photo").to_rgb8();
     Rgb {
@@ -163,6 +179,7 @@ fn content(c: &mut Criterion) {
         ("messi5_548x342", photo("messi5.jpg")),
         ("coffee_no_person", photo("coffee.png")),
         ("small_person_2000x1500", small_person()),
+        ("phone_photo_4000x3000", phone_photo()),
     ] {
         group.bench_function(name, |b| {
             b.iter(|| preflight::analyze_image(&path, &models, cores).expect("analysis"))

@@ -104,4 +104,17 @@ pub mod __bench {
             MediaFacts::Video(_) => Err(FixError::Image("this is a video, not a picture".into())),
         }
     }
+
+    /// Probes the picture at `path` and makes the content analysis's working
+    /// copy, its long side within `sides` (a large JPEG decoded reduced);
+    /// the copy's size.
+    pub fn analysis_copy(path: &Path, sides: (u32, u32)) -> Result<(u32, u32), FixError> {
+        match crate::probe(path)? {
+            MediaFacts::Image(facts) => {
+                let (copy, _) = crate::imaging::rgb_for_analysis(path, &facts, sides)?;
+                Ok((copy.width, copy.height))
+            }
+            MediaFacts::Video(_) => Err(FixError::Image("this is a video, not a picture".into())),
+        }
+    }
 }

@@ -64,6 +64,63 @@ pub(crate) fn decode(path: &Path, facts: &ImageFacts) -> Result<Raster, FixError
     Ok(into_raster(img, icc).orient(facts.orientation))
 }
 
+/// A JPEG decoded at the smallest of 1/8, 1/4 and 1/2 of its size whose long
+/// side is still at least `min_long`, as 8-bit RGB, upright: reduced IDCTs, so
+/// the pixels that would be thrown away are never made. `None` when no
+/// reduction applies, or when jpeg-decoder gives no 8-bit RGB or grey (CMYK,
+/// 16-bit, a file it rejects): then the caller decodes in full, with the
+/// decoder every other path uses.
+pub(crate) fn decode_reduced(
+    path: &Path,
+    facts: &ImageFacts,
+    min_long: u32,
+) -> Result<Option<Raster>, FixError> {
+    let (stored_w, stored_h) = (facts.stored_width, facts.stored_height);
+    let scale = reduction(stored_w.max(stored_h), min_long);
+    if facts.format != ImageFormat::Jpeg || scale == 1 {
+        return Ok(None);
+    }
+    if let Some(err) = too_large(stored_w, stored_h) {
+        return Err(err);
+    }
+    let file = File::open(path)?;
+    let mut decoder = jpeg_decoder::Decoder::new(BufReader::with_capacity(1 << 16, file));
+    decoder.set_max_decoding_buffer_size(usize::try_from(MAX_DECODE_ALLOC).unwrap_or(usize::MAX));
+    let wanted = |side: u32| u16::try_from(side.div_ceil(scale)).unwrap_or(u16::MAX);
+    let Ok((w, h)) = decoder.scale(wanted(stored_w), wanted(stored_h)) else {
+        return Ok(None);
+    };
+    let (Ok(pixels), Some(info)) = (decoder.decode(), decoder.info()) else {
+        return Ok(None);
+    };
+    let data = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => pixels,
+        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&v| [v, v, v]).collect(),
+        _ => return Ok(None),
+    };
+    let (width, height) = (u32::from(w), u32::from(h));
+    if data.len() != width as usize * height as usize * 3 {
+        return Ok(None);
+    }
+    let raster = Raster {
+        width,
+        height,
+        channels: 3,
+        data,
+        icc: None,
+    };
+    Ok(Some(raster.orient(facts.orientation)))
+}
+
+/// The JPEG scale denominator (8, 4, 2, else 1) that leaves a `long` side at
+/// least `min_long`.
+fn reduction(long: u32, min_long: u32) -> u32 {
+    [8, 4, 2]
+        .into_iter()
+        .find(|&k| long.div_ceil(k) >= min_long.max(1))
+        .unwrap_or(1)
+}
+
 /// 8-bit RGB or RGBA, moving the buffer when it already is.
 pub(crate) fn into_raster(img: DynamicImage, icc: Option<Vec<u8>>) -> Raster {
     let (width, height) = (img.width(), img.height());
@@ -83,5 +140,170 @@ pub(crate) fn into_raster(img: DynamicImage, icc: Option<Vec<u8>>) -> Raster {
             data: img.into_rgb8().into_raw(),
             icc,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_reduced, reduction};
+    use crate::facts::{ImageFacts, MediaFacts};
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/images")
+            .join(name)
+    }
+
+    /// ImageMagick's `convert` with `args` (input and output included).
+    fn convert(args: &[&str]) {
+        let status = Command::new("convert")
+            .args(args)
+            .status()
+            .expect("convert");
+        assert!(status.success(), "convert {args:?}");
+    }
+
+    fn image_facts(path: &Path) -> ImageFacts {
+        match crate::probe::probe(path).expect("probe") {
+            MediaFacts::Image(facts) => facts,
+            MediaFacts::Video(_) => panic!("{} is not a picture", path.display()),
+        }
+    }
+
+    /// The mean absolute difference of two 8-bit RGB buffers, in levels.
+    fn mean_difference(a: &[u8], b: &[u8]) -> f64 {
+        assert_eq!(a.len(), b.len());
+        let sum: u64 = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| u64::from(x.abs_diff(*y)))
+            .sum();
+        sum as f64 / a.len() as f64
+    }
+
+    /// ImageMagick's own upright picture of `path` at `w` × `h` (Lanczos).
+    fn reference(path: &Path, (w, h): (u32, u32), dir: &Path) -> Vec<u8> {
+        let out = dir.join("reference.png");
+        let size = format!("{w}x{h}!");
+        let (input, output) = (path.to_str().unwrap(), out.to_str().unwrap());
+        convert(&[
+            input,
+            "-auto-orient",
+            "-colorspace",
+            "sRGB",
+            "-resize",
+            &size,
+            output,
+        ]);
+        image::open(&out).expect("reference").to_rgb8().into_raw()
+    }
+
+    #[test]
+    fn the_reduction_keeps_the_long_side_at_least_the_minimum() {
+        for (long, k) in [
+            (4000, 4),
+            (4032, 4),
+            (3264, 2),
+            (8000, 8),
+            (2000, 2),
+            (1792, 2),
+        ] {
+            assert_eq!(reduction(long, 896), k, "{long}");
+        }
+        for long in [0, 1, 895, 896, 1024, 1790] {
+            assert_eq!(reduction(long, 896), 1, "{long}");
+        }
+        for long in 0..20_000 {
+            let k = reduction(long, 896);
+            assert!(k == 1 || long.div_ceil(k) >= 896, "{long}: 1/{k}");
+            assert!(
+                k == 8 || long.div_ceil(k * 2) < 896,
+                "{long}: 1/{k} is not the most"
+            );
+        }
+    }
+
+    /// A phone photo's size with EXIF orientation 6: decoded at 1/4, turned
+    /// upright, and the same picture as ImageMagick's (orient, then Lanczos).
+    #[test]
+    fn a_large_turned_jpeg_is_decoded_reduced_and_upright() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.jpg");
+        let source = fixture("exif6_stored_1280x720_displays_720x1280.jpg");
+        convert(&[
+            source.to_str().unwrap(),
+            "-resize",
+            "400%",
+            "-quality",
+            "92",
+            big.to_str().unwrap(),
+        ]);
+        let facts = image_facts(&big);
+        assert_eq!(
+            (facts.stored_width, facts.stored_height, facts.orientation),
+            (5120, 2880, 6)
+        );
+        let reduced = decode_reduced(&big, &facts, 896)
+            .unwrap()
+            .expect("a reduced decode");
+        assert_eq!(
+            (reduced.width, reduced.height, reduced.channels),
+            (720, 1280, 3)
+        );
+        let (work, full) = super::super::rgb_for_analysis(&big, &facts, (896, 1024)).unwrap();
+        assert_eq!(full, (2880, 5120));
+        assert_eq!((work.width, work.height, work.channels), (576, 1024, 3));
+        let expected = reference(&big, (576, 1024), dir.path());
+        let diff = mean_difference(&work.data, &expected);
+        assert!(diff < 1.5, "{diff:.2} levels from ImageMagick's");
+    }
+
+    /// jpeg-decoder gives CMYK as CMYK: the full decode (which turns it RGB)
+    /// takes over.
+    #[test]
+    fn a_large_cmyk_jpeg_is_decoded_in_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big_cmyk.jpg");
+        let source = fixture("cmyk_720x1280.jpg");
+        convert(&[
+            source.to_str().unwrap(),
+            "-resize",
+            "300%",
+            big.to_str().unwrap(),
+        ]);
+        let facts = image_facts(&big);
+        assert_eq!((facts.width, facts.height), (2160, 3840));
+        assert!(decode_reduced(&big, &facts, 896).unwrap().is_none());
+        let (work, full) = super::super::rgb_for_analysis(&big, &facts, (896, 1024)).unwrap();
+        assert_eq!((full, work.width, work.height), ((2160, 3840), 576, 1024));
+    }
+
+    /// A grey JPEG comes out as RGB with three equal channels.
+    #[test]
+    fn a_large_grey_jpeg_is_decoded_reduced_as_rgb() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big_grey.jpg");
+        let source = fixture("panorama_3000x800.jpg");
+        convert(&[
+            source.to_str().unwrap(),
+            "-colorspace",
+            "Gray",
+            big.to_str().unwrap(),
+        ]);
+        let facts = image_facts(&big);
+        let reduced = decode_reduced(&big, &facts, 896)
+            .unwrap()
+            .expect("a reduced decode");
+        assert_eq!(
+            (reduced.width, reduced.height, reduced.channels),
+            (1500, 400, 3)
+        );
+        assert!(reduced
+            .data
+            .chunks_exact(3)
+            .all(|p| p[0] == p[1] && p[1] == p[2]));
+        assert!(reduced.data.iter().any(|&v| v > 0 && v < 255));
     }
 }

@@ -264,16 +264,26 @@ pub(crate) fn render_to_memory(
     Ok((rendered.bytes, after))
 }
 
-/// The picture at `path` upright, as 8-bit RGB no larger than `max_side` on
-/// its long side (scaled down with Lanczos3 when larger; alpha dropped): the
-/// working copy the pose models look at. Also returns the full upright size.
+/// The picture at `path` upright, as 8-bit RGB with its long side between
+/// `min_side` and `max_side` (alpha dropped): the working copy the pose
+/// models look at. A large JPEG is decoded at a reduced size no smaller than
+/// `min_side` ([`decode::decode_reduced`]); what is still larger than
+/// `max_side` is scaled down with Lanczos3. A picture under `min_side` is
+/// left as it is. Also returns the full upright size.
 pub(crate) fn rgb_for_analysis(
     path: &Path,
     facts: &ImageFacts,
-    max_side: u32,
+    (min_side, max_side): (u32, u32),
 ) -> Result<(Raster, (u32, u32)), FixError> {
-    let raster = decode::decode(path, facts)?;
-    let full = (raster.width, raster.height);
+    let (raster, full) = match decode::decode_reduced(path, facts, min_side)? {
+        // A JPEG's upright size, as its header and orientation give it.
+        Some(reduced) => (reduced, (facts.width, facts.height)),
+        None => {
+            let raster = decode::decode(path, facts)?;
+            let full = (raster.width, raster.height);
+            (raster, full)
+        }
+    };
     let raster = shrink_to(raster, max_side)?;
     Ok((to_rgb(raster), full))
 }

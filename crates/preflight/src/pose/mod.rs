@@ -34,6 +34,11 @@ use crate::facts::{MediaFacts, MediaKind};
 /// detector sees 224 px of the whole and 2 × 224 of the zoomed tiles, the
 /// landmark model 256 px of the person, so more pixels only cost time.
 pub const WORK_SIDE: u32 = 1024;
+/// A large JPEG is decoded at 1/2, 1/4 or 1/8 of its size (far less work than
+/// in full) down to this long side: the zoomed tiles, each half of it, still
+/// have 2 source pixels for each of the detector's 224 (a 4000 × 3000 photo
+/// is looked at as 1000 × 750).
+pub const MIN_WORK_SIDE: u32 = 4 * content::geometry::DETECTOR_SIDE as u32;
 
 /// What the analysis of an image found.
 #[derive(Debug, Clone)]
@@ -65,7 +70,8 @@ pub fn analyze_image(
             )))
         }
     };
-    let (raster, size) = crate::imaging::rgb_for_analysis(path, &facts, WORK_SIDE)?;
+    let (raster, size) =
+        crate::imaging::rgb_for_analysis(path, &facts, (MIN_WORK_SIDE, WORK_SIDE))?;
     let frame = Rgb {
         width: raster.width,
         height: raster.height,
