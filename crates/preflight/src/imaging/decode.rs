@@ -102,14 +102,9 @@ pub(crate) fn decode_reduced(
     if data.len() != width as usize * height as usize * 3 {
         return Ok(None);
     }
-    let raster = Raster {
-        width,
-        height,
-        channels: 3,
-        data,
-        icc: None,
-    };
-    Ok(Some(raster.orient(facts.orientation)))
+    Ok(Some(
+        Raster::rgb(width, height, data).orient(facts.orientation),
+    ))
 }
 
 /// The JPEG scale denominator (8, 4, 2, else 1) that leaves a `long` side at
@@ -147,14 +142,9 @@ pub(crate) fn into_raster(img: DynamicImage, icc: Option<Vec<u8>>) -> Raster {
 mod tests {
     use super::{decode_reduced, reduction};
     use crate::facts::{ImageFacts, MediaFacts};
+    use crate::imaging::rgb_for_analysis;
     use std::path::{Path, PathBuf};
     use std::process::Command;
-
-    fn fixture(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures/images")
-            .join(name)
-    }
 
     /// ImageMagick's `convert` with `args` (input and output included).
     fn convert(args: &[&str]) {
@@ -165,10 +155,20 @@ mod tests {
         assert!(status.success(), "convert {args:?}");
     }
 
-    fn image_facts(path: &Path) -> ImageFacts {
-        match crate::probe::probe(path).expect("probe") {
-            MediaFacts::Image(facts) => facts,
-            MediaFacts::Video(_) => panic!("{} is not a picture", path.display()),
+    /// The fixture image `source` made over by ImageMagick (`args` between
+    /// input and output) into `dir/name`, with its probed facts.
+    fn derived(dir: &Path, source: &str, args: &[&str], name: &str) -> (PathBuf, ImageFacts) {
+        let input = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/images")
+            .join(source);
+        let output = dir.join(name);
+        let mut all = vec![input.to_str().unwrap()];
+        all.extend_from_slice(args);
+        all.push(output.to_str().unwrap());
+        convert(&all);
+        match crate::probe::probe(&output).expect("probe") {
+            MediaFacts::Image(facts) => (output, facts),
+            MediaFacts::Video(_) => panic!("{name} is not a picture"),
         }
     }
 
@@ -208,7 +208,7 @@ mod tests {
             (3264, 2),
             (8000, 8),
             (2000, 2),
-            (1792, 2),
+            (1791, 2),
         ] {
             assert_eq!(reduction(long, 896), k, "{long}");
         }
@@ -230,17 +230,9 @@ mod tests {
     #[test]
     fn a_large_turned_jpeg_is_decoded_reduced_and_upright() {
         let dir = tempfile::tempdir().unwrap();
-        let big = dir.path().join("big.jpg");
-        let source = fixture("exif6_stored_1280x720_displays_720x1280.jpg");
-        convert(&[
-            source.to_str().unwrap(),
-            "-resize",
-            "400%",
-            "-quality",
-            "92",
-            big.to_str().unwrap(),
-        ]);
-        let facts = image_facts(&big);
+        let source = "exif6_stored_1280x720_displays_720x1280.jpg";
+        let args = ["-resize", "400%", "-quality", "92"];
+        let (big, facts) = derived(dir.path(), source, &args, "big.jpg");
         assert_eq!(
             (facts.stored_width, facts.stored_height, facts.orientation),
             (5120, 2880, 6)
@@ -252,7 +244,7 @@ mod tests {
             (reduced.width, reduced.height, reduced.channels),
             (720, 1280, 3)
         );
-        let (work, full) = super::super::rgb_for_analysis(&big, &facts, (896, 1024)).unwrap();
+        let (work, full) = rgb_for_analysis(&big, &facts, (896, 1024)).unwrap();
         assert_eq!(full, (2880, 5120));
         assert_eq!((work.width, work.height, work.channels), (576, 1024, 3));
         let expected = reference(&big, (576, 1024), dir.path());
@@ -265,18 +257,11 @@ mod tests {
     #[test]
     fn a_large_cmyk_jpeg_is_decoded_in_full() {
         let dir = tempfile::tempdir().unwrap();
-        let big = dir.path().join("big_cmyk.jpg");
-        let source = fixture("cmyk_720x1280.jpg");
-        convert(&[
-            source.to_str().unwrap(),
-            "-resize",
-            "300%",
-            big.to_str().unwrap(),
-        ]);
-        let facts = image_facts(&big);
+        let args = ["-resize", "300%"];
+        let (big, facts) = derived(dir.path(), "cmyk_720x1280.jpg", &args, "cmyk.jpg");
         assert_eq!((facts.width, facts.height), (2160, 3840));
         assert!(decode_reduced(&big, &facts, 896).unwrap().is_none());
-        let (work, full) = super::super::rgb_for_analysis(&big, &facts, (896, 1024)).unwrap();
+        let (work, full) = rgb_for_analysis(&big, &facts, (896, 1024)).unwrap();
         assert_eq!((full, work.width, work.height), ((2160, 3840), 576, 1024));
     }
 
@@ -284,15 +269,8 @@ mod tests {
     #[test]
     fn a_large_grey_jpeg_is_decoded_reduced_as_rgb() {
         let dir = tempfile::tempdir().unwrap();
-        let big = dir.path().join("big_grey.jpg");
-        let source = fixture("panorama_3000x800.jpg");
-        convert(&[
-            source.to_str().unwrap(),
-            "-colorspace",
-            "Gray",
-            big.to_str().unwrap(),
-        ]);
-        let facts = image_facts(&big);
+        let args = ["-colorspace", "Gray"];
+        let (big, facts) = derived(dir.path(), "panorama_3000x800.jpg", &args, "grey.jpg");
         let reduced = decode_reduced(&big, &facts, 896)
             .unwrap()
             .expect("a reduced decode");

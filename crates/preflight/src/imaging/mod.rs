@@ -43,6 +43,17 @@ pub(crate) fn is_rgb_icc(profile: &[u8]) -> bool {
 }
 
 impl Raster {
+    /// 8-bit RGB pixels, rows top to bottom, with no ICC profile.
+    pub(crate) fn rgb(width: u32, height: u32, data: Vec<u8>) -> Raster {
+        Raster {
+            width,
+            height,
+            channels: 3,
+            data,
+            icc: None,
+        }
+    }
+
     /// The pixels turned as EXIF orientation `exif` (1–8) says, so that they
     /// stand as displayed. Works in 64×64 tiles to stay in cache.
     pub(crate) fn orient(self, exif: u8) -> Raster {
@@ -319,14 +330,7 @@ pub(crate) fn to_rgb(raster: Raster) -> Raster {
 
 /// PNG bytes (fast compression) of 8-bit RGB pixels.
 pub(crate) fn rgb_png(width: u32, height: u32, data: Vec<u8>) -> Result<Vec<u8>, FixError> {
-    let raster = Raster {
-        width,
-        height,
-        channels: 3,
-        data,
-        icc: None,
-    };
-    encode::png(&raster, false)
+    encode::png(&Raster::rgb(width, height, data), false)
 }
 
 /// The upright picture at `path` cut to `crop` (pixels of the upright
