@@ -1,6 +1,6 @@
 //! Full decodes of arbitrary bytes: an image goes through the whole in-memory
 //! repair (decode, orient, resize, pad, encode) and the content analysis's
-//! working copy (a large JPEG decoded reduced), a video through the cut scan's
+//! reduced decode of a large JPEG, a video through the cut scan's
 //! decode of every frame, under lowered decode limits so each run stays short.
 #![no_main]
 
@@ -27,9 +27,9 @@ fuzz_target!(|data: &[u8]| {
                 let spec = Spec::lookup(Provider::Kling, Model::KlingV3, Orientation::Image)
                     .expect("kling v3 is sold");
                 let _ = preflight::base64_image(&path, &spec, &FixOptions::default());
-                // The content analysis's copy: a large JPEG takes another
+                // The content analysis decodes a large JPEG with another
                 // decoder (jpeg-decoder, at a reduced size).
-                let _ = preflight::__bench::analysis_copy(&path, (896, 1024));
+                let _ = preflight::__bench::decode_reduced(&path, 896);
             }
         }
         Ok(MediaFacts::Video(_)) => {

@@ -105,15 +105,14 @@ pub mod __bench {
         }
     }
 
-    /// Probes the picture at `path` and makes the content analysis's working
-    /// copy, its long side within `sides` (a large JPEG decoded reduced);
-    /// the copy's size.
-    pub fn analysis_copy(path: &Path, sides: (u32, u32)) -> Result<(u32, u32), FixError> {
+    /// Probes the picture at `path` and, when it is a JPEG whose long side
+    /// can be reduced and still be at least `min_long`, decodes it at that
+    /// reduced size, as the content analysis does (no full decode when it
+    /// cannot: that is `probe_and_decode`); the reduced size.
+    pub fn decode_reduced(path: &Path, min_long: u32) -> Result<Option<(u32, u32)>, FixError> {
         match crate::probe(path)? {
-            MediaFacts::Image(facts) => {
-                let (copy, _) = crate::imaging::rgb_for_analysis(path, &facts, sides)?;
-                Ok((copy.width, copy.height))
-            }
+            MediaFacts::Image(facts) => Ok(crate::imaging::decode_reduced(path, &facts, min_long)?
+                .map(|copy| (copy.width, copy.height))),
             MediaFacts::Video(_) => Err(FixError::Image("this is a video, not a picture".into())),
         }
     }

@@ -10,6 +10,7 @@ mod probe;
 mod resize;
 pub(crate) mod stages;
 
+pub(crate) use decode::decode_reduced;
 pub(crate) use probe::probe_image;
 
 use std::borrow::Cow;
