@@ -24,7 +24,7 @@ mod encode;
 mod probe;
 mod remux;
 mod sample;
-mod scenes;
+pub(crate) mod scenes;
 mod sound;
 
 use std::sync::Once;

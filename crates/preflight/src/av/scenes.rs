@@ -412,7 +412,9 @@ fn mean(pixels: &[u8]) -> f64 {
     pixels.iter().map(|&p| f64::from(p)).sum::<f64>() / pixels.len() as f64
 }
 
-fn diff(a: &[u8], b: &[u8]) -> f64 {
+/// The mean absolute difference of two equally long byte buffers, in levels
+/// (`f64::MAX` when their lengths differ).
+pub(crate) fn diff(a: &[u8], b: &[u8]) -> f64 {
     if a.is_empty() || a.len() != b.len() {
         return f64::MAX;
     }

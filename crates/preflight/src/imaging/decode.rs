@@ -172,17 +172,6 @@ mod tests {
         }
     }
 
-    /// The mean absolute difference of two 8-bit RGB buffers, in levels.
-    fn mean_difference(a: &[u8], b: &[u8]) -> f64 {
-        assert_eq!(a.len(), b.len());
-        let sum: u64 = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| u64::from(x.abs_diff(*y)))
-            .sum();
-        sum as f64 / a.len() as f64
-    }
-
     /// ImageMagick's own upright picture of `path` at `w` × `h` (Lanczos).
     fn reference(path: &Path, (w, h): (u32, u32), dir: &Path) -> Vec<u8> {
         let out = dir.join("reference.png");
@@ -248,7 +237,7 @@ mod tests {
         assert_eq!(full, (2880, 5120));
         assert_eq!((work.width, work.height, work.channels), (576, 1024, 3));
         let expected = reference(&big, (576, 1024), dir.path());
-        let diff = mean_difference(&work.data, &expected);
+        let diff = crate::av::scenes::diff(&work.data, &expected);
         assert!(diff < 1.5, "{diff:.2} levels from ImageMagick's");
     }
 
