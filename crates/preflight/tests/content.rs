@@ -807,3 +807,81 @@ fn a_lone_person_is_followed_and_two_people_are_not() {
     assert_eq!(two.facts.people, 2, "{:?}", two.facts);
     assert!(content_rules(&two.warnings).contains(&"content.person.many"));
 }
+
+/// The footballer facing the camera for 2 s, then 3 s with the back of a
+/// head where his face was (a dark oval of hair over it, what a player who
+/// turns away shows), then facing again for 1 s. The detector keys on the
+/// face: it loses him in the turned frames (the picture alone has nobody),
+/// and samples a group starts with went missing (`content.person.lost`,
+/// someone in 8 of 12 samples). The landmark model follows him through
+/// the turn, as MediaPipe's video mode does: someone in every sample.
+#[test]
+fn a_person_who_turns_away_is_followed_through_the_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let messi = photo("messi5.jpg");
+    let m = messi.to_str().unwrap();
+    let facing = convert(d, &[m], "facing.png");
+    let turned = convert(
+        d,
+        &[
+            m,
+            "-fill",
+            "#2a2018",
+            "-draw",
+            "ellipse 245,126 48,52 0,360",
+        ],
+        "turned.png",
+    );
+    assert_eq!(
+        content_rules(&image(&turned).warnings),
+        ["content.person.missing"],
+        "the turned player, as a picture alone, should have nobody in it"
+    );
+    let (f, t) = (facing.to_str().unwrap(), turned.to_str().unwrap());
+    let turn = video(&ffmpeg(
+        d,
+        &[
+            "-loop",
+            "1",
+            "-t",
+            "2",
+            "-i",
+            f,
+            "-loop",
+            "1",
+            "-t",
+            "3",
+            "-i",
+            t,
+            "-loop",
+            "1",
+            "-t",
+            "1",
+            "-i",
+            f,
+            "-filter_complex",
+            "[0]setsar=1[a];[1]setsar=1[b];[2]setsar=1[c];[a][b][c]concat=n=3:v=1[v]",
+            "-map",
+            "[v]",
+            "-r",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "turn.mp4",
+    ));
+    assert_eq!(turn.facts.frames_sampled, Some(12), "{:?}", turn.facts);
+    assert_eq!(turn.facts.frames_with_person, Some(12), "{:?}", turn.facts);
+    assert_eq!(content_rules(&turn.warnings), Vec::<&str>::new());
+    let during: Vec<&FrameSample> = turn
+        .samples
+        .iter()
+        .filter(|s| (2_000_000..5_000_000).contains(&s.t_us))
+        .collect();
+    assert_eq!(during.len(), 6);
+    for s in during {
+        assert!(s.followed, "{} s was not followed", s.t_us as f64 / 1e6);
+        assert_eq!(s.pose.people.len(), 1);
+    }
+}

@@ -57,11 +57,12 @@ pub fn analyze_video(
         1 => crate::av::DECODE_THREADS,
         _ => 1,
     };
-    let posed = analyze_while_decoding(models, threads, &parts, |part, each| {
+    let mut posed = analyze_while_decoding(models, threads, &parts, |part, each| {
         let wanted = &times[part];
         let size = (rotation, VIDEO_WORK_SIDE);
         crate::av::sample_frames(path, wanted, size, limits, frame_threads, each)
     })?;
+    follow_into_empty_samples(models, &mut posed, threads)?;
     Ok(summarize(posed))
 }
 
@@ -111,7 +112,9 @@ fn analyze_frames(
     threads: usize,
 ) -> Result<VideoContent, ContentError> {
     let frames: Vec<(u64, Rgb)> = sampled.into_iter().map(timed_rgb).collect();
-    Ok(summarize(analyze_all(models, frames, threads.max(1))?))
+    let mut posed = analyze_all(models, frames, threads.max(1))?;
+    follow_into_empty_samples(models, &mut posed, threads)?;
+    Ok(summarize(posed))
 }
 
 /// One sampled frame, analysed: its time, the frame, the models' findings,
@@ -163,18 +166,12 @@ fn analyse_group(
             Some(pose) => (pose, true),
             None => (analyze(models, &frame, 1)?, false),
         };
-        let aspect = pose.aspect();
-        let masks = pose
-            .people
-            .iter()
-            .map(|p| grow(&p.detection.body_box(aspect)))
-            .collect();
         let mut sample = Analysed {
             t_us,
             thumb: frame.grey_thumbnail(THUMB_WIDTH),
             frame,
+            masks: masks(&pose),
             pose,
-            masks,
             followed,
             shift: None,
         };
@@ -184,6 +181,53 @@ fn analyse_group(
         done.push(sample);
     }
     Ok(done)
+}
+
+/// The boxes left out of a sample's background comparison: its people's,
+/// grown.
+fn masks(pose: &content::Pose) -> Vec<BoxN> {
+    let aspect = pose.aspect();
+    pose.people
+        .iter()
+        .map(|p| grow(&p.detection.body_box(aspect)))
+        .collect()
+}
+
+/// Samples in which the detector found nobody, right after a sample with a
+/// lone large person, looked at again with the landmark model alone where
+/// that person was (see [`follow`]). The detector keys on the face: a dancer
+/// who turns their back is lost to it, not to the landmark model, which
+/// MediaPipe's video mode keeps following through the turn. Groups are
+/// analysed side by side, each starting with the detector, so this runs once
+/// they are all done, in time order (a sample followed here is followed from
+/// in turn). It costs a landmark run where someone leaves the picture, none
+/// where they stay.
+fn follow_into_empty_samples(
+    models: &PoseModels,
+    analysed: &mut [Analysed],
+    threads: usize,
+) -> Result<(), ContentError> {
+    // Nothing runs beside this pass: its runs take every core.
+    let models = &models.on_threads(threads.max(1));
+    for i in 1..analysed.len() {
+        let (done, rest) = analysed.split_at_mut(i);
+        let (before, sample) = (&done[i - 1], &mut rest[0]);
+        if !sample.pose.people.is_empty() {
+            continue;
+        }
+        let Some(pose) = follow(models, &sample.frame, &before.pose)? else {
+            continue;
+        };
+        sample.masks = masks(&pose);
+        sample.pose = pose;
+        sample.followed = true;
+        // Its shifts were measured with no person masked: measured again.
+        sample.shift = None;
+        if let Some(next) = rest.get_mut(1) {
+            next.shift = None;
+        }
+    }
+    Ok(())
 }
 
 /// Frames in time order with their poses: the facts, the background's
