@@ -465,18 +465,73 @@ fn a_video_decoded_in_parts_gives_the_same_findings() {
         ],
         "gop1s.mp4",
     );
-    let facts = match preflight::probe(&path).unwrap() {
+    let one = assert_same_findings_in_parts(&path);
+    assert!(
+        one.samples.iter().all(|s| s.pose.people.len() == 1),
+        "{:?}",
+        one.facts
+    );
+}
+
+/// The same footage with no frames from 3 to 4.44 s (variable frame rate,
+/// as a phone writes when it drops frames): the frame at 4.44 s is the
+/// picture shown at the 3.25, 3.75 and 4.25 s samples. It counts as each of
+/// them, in one part or two, so the groups after the gap, and what is
+/// followed in them, do not depend on the cores (handed over once, it
+/// shifted the one-part groups by two samples).
+#[test]
+fn a_video_with_a_gap_gives_the_same_findings_in_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let messi = photo("messi5.jpg");
+    let path = ffmpeg(
+        dir.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=640x360:r=25:d=8",
+            "-loop",
+            "1",
+            "-i",
+            messi.to_str().unwrap(),
+            "-filter_complex",
+            "[1]scale=-2:300[p];[0][p]overlay=x='100+60*sin(t)':y=30,select='lt(t,3)+gte(t,4.43)'",
+            "-t",
+            "8",
+            "-g",
+            "25",
+            "-fps_mode",
+            "passthrough",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "gap.mp4",
+    );
+    let one = assert_same_findings_in_parts(&path);
+    let at = |t_us: u64| one.samples.iter().find(|s| s.t_us == t_us);
+    let shown = at(4_440_000).expect("the frame after the gap is sampled");
+    assert_eq!(
+        one.samples.iter().filter(|s| s.t_us == shown.t_us).count(),
+        3
+    );
+}
+
+/// `path` analysed in two parts side by side on two threads, and in one on
+/// one thread: the same samples, the same findings, down to the landmarks.
+/// Returns the one-part analysis.
+fn assert_same_findings_in_parts(path: &Path) -> preflight::VideoContent {
+    let facts = match preflight::probe(path).unwrap() {
         preflight::MediaFacts::Video(v) => v,
         _ => panic!("not a video"),
     };
     let window = (0, facts.duration_us);
     let times = preflight::content::video::sample_times(window.0, window.1);
-    let parts = preflight::pose::decode_parts(&path, &times, 2);
+    let parts = preflight::pose::decode_parts(path, &times, 2);
     assert_eq!(parts.len(), 2, "{parts:?}");
     assert_eq!(parts[1].start % 3, 0, "{parts:?}");
     let limits = preflight::DecodeLimits::default();
     let analyse =
-        |threads| preflight::analyze_video(&path, models(), window, 0, &limits, threads).unwrap();
+        |threads| preflight::analyze_video(path, models(), window, 0, &limits, threads).unwrap();
     let (one, two) = (analyse(1), analyse(2));
     assert_eq!(
         serde_json::to_value(&one.facts).unwrap(),
@@ -502,11 +557,7 @@ fn a_video_decoded_in_parts_gives_the_same_findings() {
             );
         }
     }
-    assert!(
-        one.samples.iter().all(|s| s.pose.people.len() == 1),
-        "{:?}",
-        one.facts
-    );
+    one
 }
 
 /// `ffmpeg` making a video from `args`, in `dir`.

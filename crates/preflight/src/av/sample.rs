@@ -251,11 +251,19 @@ impl FramePicker {
         {
             return Ok(());
         }
-        // One frame may serve several times (a clip with gaps).
+        // One frame may serve several times (a clip with gaps): it is the
+        // picture shown at each, and is handed over once for each, so that
+        // every time has its sample and the samples (and the groups they are
+        // analysed in) are the same however the window is cut into parts.
+        let mut served = 0;
         while !self.done() && t_us >= self.times[self.next] {
             self.next += 1;
+            served += 1;
         }
         let picture = self.picture(frame, t_us)?;
+        for _ in 1..served {
+            self.frames.push(picture.clone());
+        }
         self.frames.push(picture);
         Ok(())
     }
