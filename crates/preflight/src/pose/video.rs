@@ -62,7 +62,7 @@ pub fn analyze_video(
         let size = (rotation, VIDEO_WORK_SIDE);
         crate::av::sample_frames(path, wanted, size, limits, frame_threads, each)
     })?;
-    follow_into_empty_samples(models, &mut posed, threads)?;
+    follow_into_empty_samples(models, &mut posed)?;
     Ok(summarize(posed))
 }
 
@@ -113,7 +113,7 @@ fn analyze_frames(
 ) -> Result<VideoContent, ContentError> {
     let frames: Vec<(u64, Rgb)> = sampled.into_iter().map(timed_rgb).collect();
     let mut posed = analyze_all(models, frames, threads.max(1))?;
-    follow_into_empty_samples(models, &mut posed, threads)?;
+    follow_into_empty_samples(models, &mut posed)?;
     Ok(summarize(posed))
 }
 
@@ -205,10 +205,10 @@ fn masks(pose: &content::Pose) -> Vec<BoxN> {
 fn follow_into_empty_samples(
     models: &PoseModels,
     analysed: &mut [Analysed],
-    threads: usize,
 ) -> Result<(), ContentError> {
-    // Nothing runs beside this pass: its runs take every core.
-    let models = &models.on_threads(threads.max(1));
+    // The groups' one-thread sessions are idle now; a wider one would have
+    // to be built (0.06-0.1 s) for the few runs this pass makes.
+    let models = &models.on_threads(1);
     for i in 1..analysed.len() {
         let (done, rest) = analysed.split_at_mut(i);
         let (before, sample) = (&done[i - 1], &mut rest[0]);
