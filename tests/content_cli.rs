@@ -210,3 +210,53 @@ fn without_the_models_content_options_exit_2_and_say_how_to_install() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// Four short videos of a coffee cup (nobody: every sample goes through the
+/// zoomed pass), checked as a folder on a pool of two threads. Each pool
+/// thread analyses a video and waits for that video's workers, so the
+/// workers must not hand their tiles to the pool: they did, and the run
+/// hung for good (every pool thread waiting on workers waiting on the pool).
+/// It ends in about 2 s; a hang is stopped after 5 minutes, not left to
+/// hold CI to its limit.
+#[test]
+fn a_folder_of_videos_needing_the_zoomed_pass_is_checked_to_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 1..=4 {
+        let out = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-loop", "1", "-i"])
+            .arg(photo("coffee.png"))
+            .args(["-t", "2", "-r", "10", "-vf", "scale=640:428,setsar=1"])
+            .args(["-pix_fmt", "yuv420p"])
+            .arg(dir.path().join(format!("cup{i}.mp4")))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut child = Command::new(crate::util::bin())
+        .args(["check", "--content", "--json"])
+        .arg(dir.path())
+        .env("RAYON_NUM_THREADS", "2")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > limit {
+            child.kill().unwrap();
+            panic!("check --content on a folder of videos hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 4, "{}", String::from_utf8_lossy(&out.stderr));
+    for line in &lines {
+        assert_eq!(rule_ids(line), ["content.person.missing"], "{line}");
+        assert_eq!(line["content"]["frames_sampled"], 6, "{line}");
+    }
+}

@@ -56,6 +56,7 @@ pub fn analyze(models: &PoseModels, frame: &Rgb, threads: usize) -> Result<Pose,
     let runs = Runs {
         alone: models.on_threads(threads),
         side_by_side: models.on_threads(1),
+        cores: threads,
     };
     let models = &runs.alone;
     let (w, h) = (frame.width, frame.height);
@@ -75,13 +76,12 @@ pub fn analyze(models: &PoseModels, frame: &Rgb, threads: usize) -> Result<Pose,
         .map(|d| d.body_box(aspect).area())
         .fold(0.0, f32::max);
     if largest < ZOOM_BELOW {
-        // The tiles' runs are independent: side by side on the cores rayon
-        // has free (a lone picture's whole pass took 6 runs one after the
+        // The tiles' runs are independent: side by side on the picture's
+        // cores (a lone picture's whole pass took 6 runs one after the
         // other); what they found is then merged in tile order.
-        let per_tile = tiles(w, h)
-            .par_iter()
-            .map(|tile| runs.side_by_side.detect(frame, tile, MIN_SCORE))
-            .collect::<Result<Vec<_>, _>>()?;
+        let per_tile = runs.each(&tiles(w, h), |tile| {
+            runs.side_by_side.detect(frame, tile, MIN_SCORE)
+        })?;
         let finds: Vec<Detection> = per_tile.into_iter().flatten().collect();
         found = confirm_in_order(&runs, frame, found, &finds)?;
     }
@@ -127,6 +127,28 @@ struct Runs {
     alone: PoseModels,
     /// For runs side by side, one core each.
     side_by_side: PoseModels,
+    /// The cores the picture has to itself.
+    cores: usize,
+}
+
+impl Runs {
+    /// `run` on each of `items`, in order: side by side on rayon's pool when
+    /// the picture has more than one core, else one after the other on this
+    /// thread. With one core there is nothing to gain, and a video's workers
+    /// are plain threads that a pool thread waits for: a job they handed to
+    /// the pool could find every pool thread waiting on such workers
+    /// (`check --content` on a folder of videos hung).
+    fn each<T: Sync, R: Send>(
+        &self,
+        items: &[T],
+        run: impl Fn(&T) -> Result<R, ContentError> + Sync + Send,
+    ) -> Result<Vec<R>, ContentError> {
+        if self.cores > 1 {
+            items.par_iter().map(run).collect()
+        } else {
+            items.iter().map(run).collect()
+        }
+    }
 }
 
 /// `frame`, the next video sample after `previous`, without the detector:
@@ -240,10 +262,7 @@ fn confirm_in_order(
             1 => &runs.alone,
             _ => &runs.side_by_side,
         };
-        let confirmed = wanted
-            .par_iter()
-            .map(|&i| confirm(models, frame, &finds[i]))
-            .collect::<Result<Vec<_>, _>>()?;
+        let confirmed = runs.each(&wanted, |&i| confirm(models, frame, &finds[i]))?;
         for (i, run) in wanted.into_iter().zip(confirmed) {
             results[i] = Some(run);
         }
