@@ -558,6 +558,24 @@ fn ffmpeg(dir: &Path, args: &[&str], out: &str) -> PathBuf {
     path
 }
 
+/// A video of `stills` (a picture and its seconds each), one after the
+/// other, each through `filter`, at 25 frames a second: `dir`/`out`.
+fn slideshow(dir: &Path, stills: &[(&str, u32)], filter: &str, out: &str) -> PathBuf {
+    let mut args: Vec<String> = Vec::new();
+    let mut graph = String::new();
+    for (i, (picture, seconds)) in stills.iter().enumerate() {
+        args.extend(["-loop", "1", "-t"].map(String::from));
+        args.extend([seconds.to_string(), "-i".into(), picture.to_string()]);
+        graph.push_str(&format!("[{i}]{filter}[s{i}];"));
+    }
+    let inputs: String = (0..stills.len()).map(|i| format!("[s{i}]")).collect();
+    graph.push_str(&format!("{inputs}concat=n={}:v=1[v]", stills.len()));
+    args.extend(["-filter_complex".into(), graph]);
+    args.extend(["-map", "[v]", "-r", "25", "-pix_fmt", "yuv420p"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ffmpeg(dir, &args, out)
+}
+
 fn video(path: &Path) -> preflight::VideoContent {
     let facts = match preflight::probe(path).unwrap() {
         preflight::MediaFacts::Video(v) => v,
@@ -619,30 +637,11 @@ fn videos_made_from_the_photos_give_their_rules() {
     assert!(still.facts.frames_sampled.unwrap() >= 6);
 
     // The astronaut for 2 s, then the coffee cup for 2 s: lost half the time.
-    let lost = video(&ffmpeg(
+    let coffee_path = coffee.to_str().unwrap();
+    let lost = video(&slideshow(
         d,
-        &[
-            "-loop",
-            "1",
-            "-t",
-            "2",
-            "-i",
-            a,
-            "-loop",
-            "1",
-            "-t",
-            "2",
-            "-i",
-            coffee.to_str().unwrap(),
-            "-filter_complex",
-            "[0]scale=600:400,setsar=1[a];[1]scale=600:400,setsar=1[b];[a][b]concat=n=2:v=1[v]",
-            "-map",
-            "[v]",
-            "-r",
-            "25",
-            "-pix_fmt",
-            "yuv420p",
-        ],
+        &[(a, 2), (coffee_path, 2)],
+        "scale=600:400,setsar=1",
         "lost.mp4",
     ));
     assert!(
@@ -878,36 +877,10 @@ fn a_person_who_turns_away_is_followed_through_the_turn() {
         "the turned player, as a picture alone, should have nobody in it"
     );
     let (f, t) = (facing.to_str().unwrap(), turned.to_str().unwrap());
-    let turn = video(&ffmpeg(
+    let turn = video(&slideshow(
         d,
-        &[
-            "-loop",
-            "1",
-            "-t",
-            "2",
-            "-i",
-            f,
-            "-loop",
-            "1",
-            "-t",
-            "3",
-            "-i",
-            t,
-            "-loop",
-            "1",
-            "-t",
-            "1",
-            "-i",
-            f,
-            "-filter_complex",
-            "[0]setsar=1[a];[1]setsar=1[b];[2]setsar=1[c];[a][b][c]concat=n=3:v=1[v]",
-            "-map",
-            "[v]",
-            "-r",
-            "25",
-            "-pix_fmt",
-            "yuv420p",
-        ],
+        &[(f, 2), (t, 3), (f, 1)],
+        "setsar=1",
         "turn.mp4",
     ));
     assert_eq!(turn.facts.frames_sampled, Some(12), "{:?}", turn.facts);
