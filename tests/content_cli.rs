@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{identify_size, json_lines, photo, preflight};
+use crate::util::{ffmpeg, identify_size, json_lines, photo, preflight};
 
 fn rule_ids(line: &serde_json::Value) -> Vec<String> {
     line["warnings"]
@@ -221,19 +221,17 @@ fn without_the_models_content_options_exit_2_and_say_how_to_install() {
 #[test]
 fn a_folder_of_videos_needing_the_zoomed_pass_is_checked_to_the_end() {
     let dir = tempfile::tempdir().unwrap();
+    let coffee = photo("coffee.png");
     for i in 1..=4 {
-        let out = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-loop", "1", "-i"])
-            .arg(photo("coffee.png"))
-            .args(["-t", "2", "-r", "10", "-vf", "scale=640:428,setsar=1"])
-            .args(["-pix_fmt", "yuv420p"])
-            .arg(dir.path().join(format!("cup{i}.mp4")))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = dir.path().join(format!("cup{i}.mp4"));
+        let (coffee, out) = (coffee.to_str().unwrap(), out.to_str().unwrap());
+        let still = ["-loop", "1", "-i", coffee, "-t", "2", "-r", "10"];
+        ffmpeg(
+            &[
+                &still[..],
+                &["-vf", "scale=640:428,setsar=1", "-pix_fmt", "yuv420p", out],
+            ]
+            .concat(),
         );
     }
     let mut child = Command::new(crate::util::bin())

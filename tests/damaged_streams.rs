@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::util::{bin, ffprobe, files_below, json_lines, preflight};
+use crate::util::{bin, ffmpeg, ffprobe, files_below, json_lines, preflight};
 use serde_json::Value;
 
 /// A 440 Hz tone with a louder 1 kHz beep for the first 100 ms of every
@@ -28,19 +28,6 @@ fn picture(size: &str) -> String {
     format!(
         "testsrc2=size={size}:rate=25,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.1)'"
     )
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// `seconds` of `pic` and the beeping sound, encoded with `codecs` (then

@@ -130,3 +130,18 @@ pub fn identify_size(path: &Path) -> (u32, u32) {
     let (w, h) = text.trim().split_once(' ').expect("identify's size");
     (w.parse().expect("width"), h.parse().expect("height"))
 }
+
+/// Runs the ffmpeg CLI with `args` (quiet, overwriting), failing the test
+/// with its message when it fails.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -127,6 +127,8 @@ struct Analysed {
     thumb: Grey,
     masks: Vec<BoxN>,
     followed: bool,
+    /// The first sample of its group (analysed without the one before it).
+    first_in_group: bool,
     /// The background's shift since the previous sample, once worked out
     /// (`None` until then).
     shift: Option<Option<f64>>,
@@ -173,6 +175,7 @@ fn analyse_group(
             masks: masks(&pose),
             pose,
             followed,
+            first_in_group: done.is_empty(),
             shift: None,
         };
         if let Some(before) = done.last() {
@@ -209,15 +212,21 @@ fn follow_into_empty_samples(
     // The groups' one-thread sessions are idle now; a wider one would have
     // to be built (0.06-0.1 s) for the few runs this pass makes.
     let models = &models.on_threads(1);
+    let mut before_followed_here = false;
     for i in 1..analysed.len() {
         let (done, rest) = analysed.split_at_mut(i);
         let (before, sample) = (&done[i - 1], &mut rest[0]);
-        if !sample.pose.people.is_empty() {
+        // Inside a group, this very look (the same sample before) already
+        // found nothing.
+        let looked = !sample.first_in_group && !before_followed_here;
+        before_followed_here = false;
+        if looked || !sample.pose.people.is_empty() {
             continue;
         }
         let Some(pose) = follow(models, &sample.frame, &before.pose)? else {
             continue;
         };
+        before_followed_here = true;
         sample.masks = masks(&pose);
         sample.pose = pose;
         sample.followed = true;
