@@ -436,6 +436,44 @@ fn a_pictures_findings_do_not_depend_on_its_cores() {
     }
 }
 
+/// The tiles overlap, so the small person is found in two of them: one
+/// confirmation on a close crop, not one per find (the second find is of
+/// someone the first was already confirmed as). The models are this test's
+/// own, so that no other test's runs are counted.
+#[test]
+fn a_person_found_in_two_tiles_is_confirmed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = small_person(dir.path());
+    let models = PoseModels::load_default().unwrap();
+    for threads in [1, 2] {
+        let before = models.runs().unwrap();
+        let c = preflight::analyze_image(&path, &models, threads).unwrap();
+        let after = models.runs().unwrap();
+        assert_eq!(content_rules(&c.warnings), ["content.person.small"]);
+        assert_eq!(c.facts.people, 1);
+        // What the tiles find, looked at again here (these runs are not
+        // counted: `after` was read before).
+        let tiles = preflight::pose::tiles(c.frame.width, c.frame.height);
+        let finding = tiles
+            .iter()
+            .filter(|t| {
+                !models
+                    .detect(&c.frame, t, preflight::content::MIN_SCORE)
+                    .unwrap()
+                    .is_empty()
+            })
+            .count();
+        assert!(finding >= 2, "the person is in {finding} tiles' finds");
+        assert_eq!(
+            after.detector - before.detector,
+            1 + tiles.len() as u64 + 1,
+            "detector runs: the whole frame, {} tiles, one confirmation",
+            tiles.len()
+        );
+        assert_eq!(after.landmarks - before.landmarks, 1, "landmark runs");
+    }
+}
+
 /// The footballer swaying over a moving test pattern for 8 s, a keyframe
 /// every second, with `then` (an ffmpeg filter, or nothing) applied after,
 /// and `more` ffmpeg options: written to `dir`/`out`.

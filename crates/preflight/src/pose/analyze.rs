@@ -216,9 +216,11 @@ pub fn tiles(width: u32, height: u32) -> Vec<Square> {
     out
 }
 
-/// `found` with `finds` (near misses, or the tiles' finds) merged in, in order: a find that is not
-/// someone already found is confirmed on its crop, and what the crop confirms
-/// is added unless it is someone already found. The confirmations run side by
+/// `found` with `finds` (near misses, or the tiles' finds) merged in, in
+/// order: a find that is not someone already found, nor someone an earlier
+/// find was confirmed as, is confirmed on its crop, and what the crop
+/// confirms is added unless it is someone already found (a person found in
+/// two tiles costs one confirmation). The confirmations run side by
 /// side, in rounds: each round runs every find whose turn may come before the
 /// results still missing decide otherwise (one per person), and the merge is
 /// then walked again; the result is the one-by-one loop's, with at most a few
@@ -232,9 +234,14 @@ fn confirm_in_order(
     let mut results: Vec<Option<Option<Detection>>> = vec![None; finds.len()];
     loop {
         let mut merged = found.clone();
+        // The finds confirmed so far: the tiles overlap, so one person is
+        // often found in two or three, and the crop confirms them as found
+        // there (its own face box), not as the tile saw them.
+        let mut confirmed_finds: Vec<&Detection> = Vec::new();
         let mut wanted: Vec<usize> = Vec::new();
         for (i, d) in finds.iter().enumerate() {
-            if merged.iter().any(|f| same_person(f, d)) {
+            let mut known = merged.iter().chain(confirmed_finds.iter().copied());
+            if known.any(|f| same_person(f, d)) {
                 continue;
             }
             match &results[i] {
@@ -243,6 +250,7 @@ fn confirm_in_order(
                 Some(_) if !wanted.is_empty() => {}
                 Some(confirmed) => {
                     if let Some(c) = confirmed {
+                        confirmed_finds.push(d);
                         if !merged.iter().any(|f| same_person(f, c)) {
                             merged.push(*c);
                         }

@@ -18,7 +18,7 @@ use std::path::Path;
 
 pub use analyze::{analyze, tiles, TILE_SHARE, ZOOM_BELOW};
 pub use draw::{annotate, contact_sheet};
-pub use models::{data_dir, LandmarkRun, PoseModels, DETECTOR_FILE, LANDMARK_FILE};
+pub use models::{data_dir, LandmarkRun, ModelRuns, PoseModels, DETECTOR_FILE, LANDMARK_FILE};
 pub use pixels::{Border, Grey, Rgb, Square};
 pub use video::{
     analyze_video, decode_parts, planned_window, scenes_and_content, sent_window, VideoContent,

@@ -2,6 +2,7 @@
 //! library `scripts/setup.sh` installs beside them, loaded at run time).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
@@ -102,6 +103,15 @@ pub struct LandmarkRun {
     pub alignment: [Point; 2],
 }
 
+/// Runs of each model (see [`PoseModels::runs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelRuns {
+    /// Runs of the person detector.
+    pub detector: u64,
+    /// Runs of the landmark model.
+    pub landmarks: u64,
+}
+
 /// preflight's data folder, where `scripts/setup.sh` installs the models
 /// (`models/`) and the content tests' photos (`photos/`):
 /// `$XDG_DATA_HOME/preflight`, else `~/.local/share/preflight`.
@@ -192,6 +202,19 @@ impl PoseModels {
             run_threads: threads.max(1),
             ..self.clone()
         }
+    }
+
+    /// How many times each model has run since these models were loaded,
+    /// counting every copy [`PoseModels::on_threads`] made: the work an
+    /// analysis cost, in model runs (a run is 10–30 ms).
+    pub fn runs(&self) -> Result<ModelRuns, ContentError> {
+        let count = |loading: &Loading| -> Result<u64, ContentError> {
+            Ok(loading.plan()?.runs.load(Ordering::Relaxed))
+        };
+        Ok(ModelRuns {
+            detector: count(&self.detector)?,
+            landmarks: count(&self.landmarks)?,
+        })
     }
 
     /// The detector's raw outputs for `square` of `frame`: 2254 × 12 box
@@ -360,6 +383,8 @@ struct Sessions {
     side: usize,
     /// Idle sessions, each with its thread count.
     idle: Mutex<Vec<(usize, Session)>>,
+    /// Runs made so far (see [`PoseModels::runs`]).
+    runs: AtomicU64,
 }
 
 impl Sessions {
@@ -416,6 +441,7 @@ fn load_plan(path: &Path, side: usize, threads: usize) -> Result<Plan, String> {
         bytes,
         side,
         idle: Mutex::new(vec![(threads, first)]),
+        runs: AtomicU64::new(0),
     }))
 }
 
@@ -436,6 +462,7 @@ fn run<const N: usize>(
     let tensor = Tensor::from_array(([1usize, 3, side, side], planar(&input, side)))
         .map_err(|e| fail(e.to_string()))?;
     let mut session = plan.session(threads).map_err(fail)?;
+    plan.runs.fetch_add(1, Ordering::Relaxed);
     let outputs = session
         .run(ort::inputs![tensor])
         .map_err(|e| fail(e.to_string()))
