@@ -70,6 +70,63 @@ fn each_damaged_file_has_a_clear_error() {
     }
 }
 
+/// A picture cut short (an interrupted download or copy) passes every header
+/// read, and one that needs no repair would be sent as it is: each is
+/// refused with why, as ImageMagick (`identify -regard-warnings`, reading the
+/// pixels) also finds it damaged, and `fix` goes on with the next file.
+#[test]
+fn a_picture_cut_short_is_refused_and_the_next_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cut = Vec::new();
+    for name in [
+        "portrait_720x1280_ok.jpg",
+        "progressive_720x1280.jpg",
+        "square_1024_ok.png",
+        "webp_720x1280.webp",
+    ] {
+        let whole = std::fs::read(fixture(&format!("images/{name}"))).unwrap();
+        let path = dir.path().join(format!("half_{name}"));
+        std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+        let magick = Command::new("identify")
+            .arg("-regard-warnings")
+            .arg(&path)
+            .output()
+            .expect("identify");
+        assert!(
+            !magick.status.success(),
+            "ImageMagick reads {name} cut in half"
+        );
+        let message = error_for(&path);
+        assert!(message.contains("cut short"), "{name}: {message}");
+        cut.push(path);
+    }
+    let good = fixture("images/portrait_720x1280_ok.jpg");
+    let out_dir = dir.path().join("out");
+    let out = preflight([
+        "fix".as_ref(),
+        "--json".as_ref(),
+        "--out".as_ref(),
+        out_dir.as_os_str(),
+        cut[0].as_os_str(),
+        good.as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "a file failed: {stderr}");
+    let lines = json_lines(&out);
+    let failed = lines
+        .iter()
+        .find(|l| l["path"].as_str().is_some_and(|p| p.contains("half_")))
+        .expect("a line for the cut JPEG");
+    let error = failed["error"].as_str().expect("an error");
+    assert!(error.contains("cut short"), "{error}");
+    assert_eq!(
+        files_below(&out_dir),
+        [out_dir.join("portrait_720x1280_ok.jpg")],
+        "only the whole JPEG is written"
+    );
+}
+
 /// Found by the fuzzer: an AVIF whose AV1 data is empty probes fine but
 /// cannot be decoded (libheif's dav1d plugin fails, and leaks inside dav1d:
 /// fixtures/fuzz/README.md). `fix` says the file is damaged; the next is fixed.

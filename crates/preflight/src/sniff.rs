@@ -274,6 +274,132 @@ pub fn png_is_palette(head: &[u8]) -> bool {
     head.len() > 25 && &head[12..16] == b"IHDR" && head[25] == 3
 }
 
+/// Why a JPEG, PNG or WebP of `file_len` bytes stops before its own end (an
+/// interrupted download or copy), or `None` when it is whole or is another
+/// format. Decoders fill the missing rows with grey or fail, and a file that
+/// needs no repair is sent as it is: only the ends are read here, never the
+/// pixels, and nothing is allocated from the header's numbers.
+pub fn image_cut_short<R: Read + Seek>(
+    reader: &mut R,
+    format: ImageFormat,
+    file_len: u64,
+) -> io::Result<Option<String>> {
+    match format {
+        ImageFormat::Jpeg => jpeg_cut_short(reader, file_len),
+        ImageFormat::Png => png_cut_short(reader, file_len),
+        ImageFormat::Webp => webp_cut_short(reader, file_len),
+        _ => Ok(None),
+    }
+}
+
+/// A JPEG is whole when an end-of-image marker (FF D9) follows its first
+/// scan: FF D9 cannot occur inside entropy-coded data (an FF there is
+/// followed by 00 or a restart marker), and data appended after the picture
+/// (a second, smaller picture, a maker's trailer) ends with one or comes
+/// after it. Searched backwards from the end, so a whole file costs one read.
+fn jpeg_cut_short<R: Read + Seek>(reader: &mut R, file_len: u64) -> io::Result<Option<String>> {
+    let scan = match jpeg_first_scan(reader, file_len)? {
+        FirstScan::At(scan) => scan,
+        FirstScan::FileEnds => return Ok(Some("the JPEG stops before its picture data".into())),
+        FirstScan::Unwalkable => return Ok(None),
+    };
+    const CHUNK: u64 = 64 * 1024;
+    let mut buf = vec![0u8; CHUNK as usize + 1];
+    let mut end = file_len;
+    while end > scan {
+        // One byte past the chunk, so a marker across two chunks is seen.
+        let start = end.saturating_sub(CHUNK).max(scan);
+        let len = (end + 1).min(file_len) - start;
+        let window = &mut buf[..len as usize];
+        reader.seek(SeekFrom::Start(start))?;
+        reader.read_exact(window)?;
+        if window.windows(2).any(|w| w == [0xFF, 0xD9]) {
+            return Ok(None);
+        }
+        end = start;
+    }
+    Ok(Some(
+        "the JPEG has no end-of-image marker after its picture data: the file was cut short \
+         (an interrupted download or copy?), and the bottom of the picture is missing"
+            .into(),
+    ))
+}
+
+/// Where a JPEG's first scan starts, as far as its segments say.
+enum FirstScan {
+    /// Its entropy-coded data starts at this offset.
+    At(u64),
+    /// The file ends among the segments before it.
+    FileEnds,
+    /// Something other than a segment where one belongs: the decoder says
+    /// what is wrong, not this walk.
+    Unwalkable,
+}
+
+/// The segments walked by their lengths from the start to the first scan.
+fn jpeg_first_scan<R: Read + Seek>(reader: &mut R, file_len: u64) -> io::Result<FirstScan> {
+    let mut at = 2u64; // after SOI
+    let mut header = [0u8; 4];
+    while at + 4 <= file_len {
+        reader.seek(SeekFrom::Start(at))?;
+        reader.read_exact(&mut header)?;
+        let length = u64::from(u16::from_be_bytes([header[2], header[3]]));
+        match header {
+            // A fill byte before a marker.
+            [0xFF, 0xFF, ..] => at += 1,
+            [0xFF, 0xDA, ..] => return Ok(FirstScan::At(at + 2 + length)),
+            // Markers without a length (SOI, EOI, TEM, RST) do not belong here.
+            [0xFF, 0xD0..=0xD9 | 0x01, ..] => return Ok(FirstScan::Unwalkable),
+            [0xFF, ..] => at += 2 + length,
+            _ => return Ok(FirstScan::Unwalkable),
+        }
+    }
+    Ok(FirstScan::FileEnds)
+}
+
+/// A PNG is whole when its chunks, walked by their lengths, reach IEND
+/// inside the file.
+fn png_cut_short<R: Read + Seek>(reader: &mut R, file_len: u64) -> io::Result<Option<String>> {
+    let mut at = 8u64; // after the signature
+    let mut header = [0u8; 8];
+    while at + 8 <= file_len {
+        reader.seek(SeekFrom::Start(at))?;
+        reader.read_exact(&mut header)?;
+        if &header[4..] == b"IEND" {
+            return Ok(None);
+        }
+        let length = u64::from(u32::from_be_bytes([
+            header[0], header[1], header[2], header[3],
+        ]));
+        // Length, type, data and CRC.
+        at += 12 + length;
+    }
+    Ok(Some(
+        "the PNG ends before its IEND chunk: the file was cut short (an interrupted download \
+         or copy?), and the bottom of the picture is missing"
+            .into(),
+    ))
+}
+
+/// A WebP is whole when its RIFF header's size fits in the file.
+fn webp_cut_short<R: Read + Seek>(reader: &mut R, file_len: u64) -> io::Result<Option<String>> {
+    let mut header = [0u8; 8];
+    reader.seek(SeekFrom::Start(0))?;
+    if file_len < 8 {
+        return Ok(Some("the WebP stops inside its header".into()));
+    }
+    reader.read_exact(&mut header)?;
+    let declared = 8 + u64::from(u32::from_le_bytes([
+        header[4], header[5], header[6], header[7],
+    ]));
+    Ok((declared > file_len).then(|| {
+        format!(
+            "the WebP declares {declared} bytes but the file has {file_len}: it was cut short \
+             (an interrupted download or copy?)"
+        )
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +429,103 @@ mod tests {
         assert_eq!(sniff(mov), Sniffed::Video(Container::Mov));
         let mp4 = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
         assert_eq!(sniff(mp4), Sniffed::Video(Container::Mp4));
+    }
+
+    fn fixture_image(name: &str) -> Vec<u8> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/images");
+        std::fs::read(dir.join(name)).unwrap()
+    }
+
+    fn cut_short(bytes: &[u8], format: ImageFormat) -> Option<String> {
+        image_cut_short(&mut Cursor::new(bytes), format, bytes.len() as u64).unwrap()
+    }
+
+    /// Where the first scan of a JPEG starts, for the tests' cuts.
+    fn scan_start(jpeg: &[u8]) -> usize {
+        match jpeg_first_scan(&mut Cursor::new(jpeg), jpeg.len() as u64).unwrap() {
+            FirstScan::At(at) => at as usize,
+            _ => panic!("no scan"),
+        }
+    }
+
+    const JPEGS: [&str; 3] = [
+        "portrait_720x1280_ok.jpg",
+        "progressive_720x1280.jpg",
+        "exif6_stored_1280x720_displays_720x1280.jpg",
+    ];
+
+    proptest::proptest! {
+        /// A JPEG cut anywhere after its headers is cut short; whole, or with
+        /// anything appended, it is not.
+        #[test]
+        fn a_jpeg_cut_anywhere_in_its_picture_data_is_cut_short(
+            which in 0..JPEGS.len(),
+            share in 0.0f64..1.0,
+            trailer in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        ) {
+            let jpeg = fixture_image(JPEGS[which]);
+            let scan = scan_start(&jpeg);
+            // Up to the EOI marker's first byte.
+            let cut = scan + ((jpeg.len() - 2 - scan) as f64 * share) as usize;
+            let reason = cut_short(&jpeg[..cut], ImageFormat::Jpeg);
+            proptest::prop_assert!(reason.is_some_and(|r| r.contains("cut short")));
+            proptest::prop_assert_eq!(cut_short(&jpeg, ImageFormat::Jpeg), None);
+            let mut appended = jpeg.clone();
+            appended.extend(trailer);
+            proptest::prop_assert_eq!(cut_short(&appended, ImageFormat::Jpeg), None);
+        }
+
+        /// A PNG cut anywhere before its IEND chunk is cut short.
+        #[test]
+        fn a_png_cut_before_its_end_chunk_is_cut_short(share in 0.0f64..1.0) {
+            let png = fixture_image("square_1024_ok.png");
+            let cut = 8 + ((png.len() - 12 - 8) as f64 * share) as usize;
+            proptest::prop_assert!(cut_short(&png[..cut], ImageFormat::Png).is_some());
+            proptest::prop_assert_eq!(cut_short(&png, ImageFormat::Png), None);
+        }
+
+        /// A WebP shorter than its RIFF header says is cut short.
+        #[test]
+        fn a_webp_shorter_than_its_header_says_is_cut_short(share in 0.0f64..1.0) {
+            let webp = fixture_image("webp_720x1280.webp");
+            let cut = ((webp.len() - 1) as f64 * share) as usize;
+            proptest::prop_assert!(cut_short(&webp[..cut], ImageFormat::Webp).is_some());
+            proptest::prop_assert_eq!(cut_short(&webp, ImageFormat::Webp), None);
+        }
+    }
+
+    /// The end marker is searched backwards in chunks: one that straddles
+    /// two chunks (FF at the end of one, D9 at the start of the next) is found.
+    #[test]
+    fn an_end_marker_across_two_search_chunks_is_found() {
+        const CHUNK: usize = 64 * 1024;
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02];
+        jpeg.resize(3 * CHUNK, 0x11);
+        jpeg.extend([0xFF, 0xD9]);
+        // Appended after the picture: the marker's D9 is the first byte of
+        // the last chunk searched, its FF the byte before.
+        jpeg.extend(vec![0u8; CHUNK - 1]);
+        let d9 = jpeg.len() - CHUNK;
+        assert_eq!(jpeg[d9 - 1..=d9], [0xFF, 0xD9]);
+        assert_eq!(cut_short(&jpeg, ImageFormat::Jpeg), None);
+        jpeg.truncate(d9);
+        assert!(cut_short(&jpeg, ImageFormat::Jpeg).is_some());
+    }
+
+    /// An EOI before the first scan (an EXIF thumbnail's) is not the
+    /// picture's: cut in its scan, the file is still cut short.
+    #[test]
+    fn a_thumbnails_end_marker_does_not_make_a_cut_picture_whole() {
+        let mut thumbnail = vec![0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x22, 0x22, 0xFF, 0xD9];
+        let mut app1 = vec![0xFF, 0xE1];
+        app1.extend(((thumbnail.len() + 2) as u16).to_be_bytes());
+        app1.append(&mut thumbnail);
+        let mut jpeg = vec![0xFF, 0xD8];
+        jpeg.extend(app1);
+        jpeg.extend([0xFF, 0xDA, 0x00, 0x02, 0x33, 0x33, 0x33]);
+        assert!(cut_short(&jpeg, ImageFormat::Jpeg).is_some());
+        jpeg.extend([0xFF, 0xD9]);
+        assert_eq!(cut_short(&jpeg, ImageFormat::Jpeg), None);
     }
 
     #[test]

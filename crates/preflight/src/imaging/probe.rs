@@ -38,6 +38,11 @@ pub(crate) fn probe_image(
     if let Some(err) = image_too_large(stored_width, stored_height) {
         return Err(err);
     }
+    // A file cut short passes every header read above, and one that needs no
+    // repair would be sent as it is.
+    if let Some(reason) = sniff::image_cut_short(&mut File::open(path)?, format, bytes)? {
+        return Err(ProbeError::Damaged(reason));
+    }
     let original = decoder.original_color_type();
     let has_alpha = decoder.color_type().has_alpha();
     let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
