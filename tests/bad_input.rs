@@ -100,31 +100,35 @@ fn a_picture_cut_short_is_refused_and_the_next_fixed() {
         assert!(message.contains("cut short"), "{name}: {message}");
         cut.push(path);
     }
+    let error = fix_with_a_good_jpeg(&cut[0], &dir.path().join("out"));
+    assert!(error.contains("cut short"), "{error}");
+}
+
+/// `fix --json` on `bad` then a good JPEG, into `out_dir`: `bad` fails alone
+/// (exit 1, no panic, only the JPEG written); its error.
+fn fix_with_a_good_jpeg(bad: &Path, out_dir: &Path) -> String {
     let good = fixture("images/portrait_720x1280_ok.jpg");
-    let out_dir = dir.path().join("out");
     let out = preflight([
         "fix".as_ref(),
         "--json".as_ref(),
         "--out".as_ref(),
         out_dir.as_os_str(),
-        cut[0].as_os_str(),
+        bad.as_os_str(),
         good.as_os_str(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(1), "a file failed: {stderr}");
-    let lines = json_lines(&out);
-    let failed = lines
-        .iter()
-        .find(|l| l["path"].as_str().is_some_and(|p| p.contains("half_")))
-        .expect("a line for the cut JPEG");
-    let error = failed["error"].as_str().expect("an error");
-    assert!(error.contains("cut short"), "{error}");
+    let failed = json_lines(&out)
+        .into_iter()
+        .find(|l| l["path"].as_str().is_some_and(|p| Path::new(p) == bad))
+        .unwrap_or_else(|| panic!("a line for {}", bad.display()));
     assert_eq!(
-        files_below(&out_dir),
+        files_below(out_dir),
         [out_dir.join("portrait_720x1280_ok.jpg")],
-        "only the whole JPEG is written"
+        "only the good JPEG is written"
     );
+    failed["error"].as_str().expect("an error").to_string()
 }
 
 /// Found by the fuzzer: an AVIF whose AV1 data is empty probes fine but
@@ -134,26 +138,8 @@ fn a_picture_cut_short_is_refused_and_the_next_fixed() {
 fn an_avif_with_empty_av1_data_fails_alone() {
     let dir = tempfile::tempdir().unwrap();
     let avif = fixture("fuzz/avif_empty_av1_chunk.avif");
-    let good = fixture("images/portrait_720x1280_ok.jpg");
-    let out = preflight([
-        "fix".as_ref(),
-        "--json".as_ref(),
-        "--out".as_ref(),
-        dir.path().as_os_str(),
-        avif.as_os_str(),
-        good.as_os_str(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let lines = json_lines(&out);
-    let failed = lines
-        .iter()
-        .find(|l| l["path"].as_str().is_some_and(|p| p.ends_with(".avif")))
-        .expect("a line for the AVIF");
-    let error = failed["error"].as_str().expect("an error");
+    let error = fix_with_a_good_jpeg(&avif, dir.path());
     assert!(error.contains("damaged"), "{error}");
-    assert_eq!(files_below(dir.path()).len(), 1, "only the JPEG is written");
 }
 
 #[test]
