@@ -102,6 +102,15 @@ fn a_picture_cut_short_is_refused_and_the_next_fixed() {
     }
     let error = fix_with_a_good_jpeg(&cut[0], &dir.path().join("out"));
     assert!(error.contains("cut short"), "{error}");
+    // HEIF and AVIF: libheif finds the end itself, and says so on one line.
+    for name in ["heic_720x1280.heic", "avif_720x1280.avif"] {
+        let whole = std::fs::read(fixture(&format!("images/{name}"))).unwrap();
+        let path = dir.path().join(format!("half_{name}"));
+        std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+        let message = error_for(&path);
+        assert!(message.contains("end of file"), "{name}: {message}");
+        assert_eq!(message, message.trim_end(), "{name}: one line");
+    }
 }
 
 /// `fix --json` on `bad` then a good JPEG, into `out_dir`: `bad` fails alone

@@ -30,7 +30,8 @@ fn read(path: &Path) -> Result<Vec<u8>, ProbeError> {
 }
 
 fn heif_error(err: libheif_rs::HeifError) -> ProbeError {
-    ProbeError::Damaged(format!("libheif: {}", err.message))
+    // libheif ends some messages with a newline.
+    ProbeError::Damaged(format!("libheif: {}", err.message.trim_end()))
 }
 
 /// What the HEIF/AVIF headers say about the primary picture.
