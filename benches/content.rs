@@ -95,26 +95,25 @@ fn checked(cmd: &mut Command) {
     );
 }
 
-fn small_person() -> PathBuf {
-    let path = work_dir().join("small_person.jpg");
+/// messi5's player, `height` tall, pasted at `at` onto a grass-green canvas
+/// of `canvas` pixels, then `finish` (more ImageMagick options): made once
+/// into `name` and kept.
+fn player_on_grass(name: &str, canvas: &str, height: &str, at: &str, finish: &[&str]) -> PathBuf {
+    let path = work_dir().join(name);
     if !path.is_file() {
         run(Command::new("convert")
-            .args(["-size", "2000x1500", "xc:#3a7d3a", "("])
+            .args(["-size", canvas, "xc:#3a7d3a", "("])
             .arg(photo("messi5.jpg"))
-            .args([
-                "-crop",
-                "420x300+50+40",
-                "+repage",
-                "-resize",
-                "x300",
-                ")",
-                "-geometry",
-                "+1200+700",
-                "-composite",
-            ])
+            .args(["-crop", "420x300+50+40", "+repage", "-resize", height, ")"])
+            .args(["-geometry", at, "-composite"])
+            .args(finish)
             .arg(&path));
     }
     path
+}
+
+fn small_person() -> PathBuf {
+    player_on_grass("small_person.jpg", "2000x1500", "x300", "+1200+700", &[])
 }
 
 /// A phone camera's 12 MP JPEG (4000 × 3000, about 4 MB: a photo's worth of
@@ -137,18 +136,15 @@ fn phone_photo() -> PathBuf {
 /// grain, messi5's player pasted at a fifth of the height (3.3 % of the
 /// frame). The decode and the zoomed pass both run: the slowest picture.
 fn phone_small_person() -> PathBuf {
-    let path = work_dir().join("phone_small_person_4000x3000.jpg");
-    if !path.is_file() {
-        run(Command::new("convert")
-            .args(["-size", "4000x3000", "xc:#3a7d3a", "("])
-            .arg(photo("messi5.jpg"))
-            .args(["-crop", "420x300+50+40", "+repage", "-resize", "x600", ")"])
-            .args(["-geometry", "+2400+1400", "-composite"])
-            .args(["-seed", "7", "-attenuate", "0.3", "+noise", "Gaussian"])
-            .args(["-quality", "90"])
-            .arg(&path));
-    }
-    path
+    let grain = ["-seed", "7", "-attenuate", "0.3", "+noise", "Gaussian"];
+    let finish = [grain.as_slice(), &["-quality", "90"]].concat();
+    player_on_grass(
+        "phone_small_person_4000x3000.jpg",
+        "4000x3000",
+        "x600",
+        "+2400+1400",
+        &finish,
+    )
 }
 
 fn rgb(path: &Path) -> Rgb {
