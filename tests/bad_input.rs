@@ -87,7 +87,7 @@ fn a_picture_cut_short_is_refused_and_the_next_fixed() {
         let whole = std::fs::read(fixture(&format!("images/{name}"))).unwrap();
         let path = dir.path().join(format!("half_{name}"));
         std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
-        let magick = Command::new("identify")
+        let magick = Command::new("/usr/bin/identify")
             .arg("-regard-warnings")
             .arg(&path)
             .output()

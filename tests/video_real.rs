@@ -8,22 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{bin, ffprobe};
+use crate::util::{bin, ffmpeg, ffprobe};
 use serde_json::Value;
-
-/// Runs the ffmpeg CLI quietly; panics with its message on failure.
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A 25 fps test picture with a 440 Hz tone, as H.264 (x264 ultrafast);
 /// `extra` comes before the output name.
