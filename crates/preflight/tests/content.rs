@@ -264,6 +264,58 @@ fn photos_without_a_person_give_person_missing() {
     }
 }
 
+/// The one advisory of a picture or video too small to judge.
+fn assert_too_small(what: &str, facts: &ContentFacts, warnings: &[preflight::Warning], size: &str) {
+    assert_eq!(
+        content_rules(warnings),
+        ["content.person.missing"],
+        "{what}"
+    );
+    assert!(
+        warnings[0]
+            .message
+            .contains(&format!("is {size} px: too small")),
+        "{what}: {}",
+        warnings[0].message
+    );
+    assert_eq!(facts.people, 0, "{what}: {facts:?}");
+}
+
+#[test]
+fn pictures_too_small_to_judge_are_not_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Shrunk this far, the astronaut was "1 person, turned -176°", the
+    // motorcycle "1 person, 100 % of the frame" and the cameraman "turned
+    // 77°": the models saw blur.
+    for (name, size, expect) in [
+        ("astronaut.png", "12x12", "12 × 12"),
+        ("motorcycle_left.png", "x8", "12 × 8"),
+        ("camera.png", "80x80", "80 × 80"),
+    ] {
+        let p = photo(name);
+        let small = convert(d, &[p.to_str().unwrap(), "-resize", size], "small.png");
+        let c = image(&small);
+        assert_too_small(name, &c.facts, &c.warnings, expect);
+    }
+    // From 128 px on the short side the player is judged as in the photo.
+    let messi = photo("messi5.jpg");
+    let m = messi.to_str().unwrap();
+    let c = image(&convert(d, &[m, "-resize", "x128"], "messi_128.png"));
+    assert_eq!(
+        (c.facts.people, c.facts.body),
+        (1, BodyExtent::Full),
+        "{:?}",
+        c.facts
+    );
+    assert!(c.facts.roll_deg.unwrap().abs() < 30.0, "{:?}", c.facts);
+    assert!(content_rules(&c.warnings).is_empty(), "{:?}", c.warnings);
+    // A video that small is not judged either.
+    let clip = slideshow(d, &[(m, 3)], "scale=120:76", "small.mp4");
+    let v = video(&clip);
+    assert_too_small("video", &v.facts, &v.warnings, "120 × 76");
+}
+
 #[test]
 fn derived_cases_give_their_rule() {
     let dir = tempfile::tempdir().unwrap();

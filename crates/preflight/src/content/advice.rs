@@ -63,6 +63,19 @@ pub fn warnings(facts: &ContentFacts, kind: MediaKind, many: bool) -> Vec<Warnin
     out
 }
 
+/// The advisory of a picture or video too small to judge (see
+/// [`too_small_to_judge`](super::too_small_to_judge)): nobody in it can be
+/// clearly visible. `width` × `height`: its size as the models got it.
+pub fn too_small_warnings(kind: MediaKind, width: u32, height: u32) -> Vec<Warning> {
+    vec![warning(
+        Rule::ContentPersonMissing,
+        format!(
+            "the {} is {width} × {height} px: too small for anyone in it to be clearly visible (the pose models judge from {MIN_JUDGED_SIDE} px on the short side)",
+            kind.name()
+        ),
+    )]
+}
+
 /// The pair's advisory: a half-body image driven by a full-body video (Kling:
 /// "avoid driving half-body characters with full-body motions").
 pub fn pair_warnings(image: &ContentFacts, video: &ContentFacts) -> Vec<Warning> {

@@ -15,7 +15,7 @@ pub mod video;
 
 use serde::Serialize;
 
-pub use advice::{pair_warnings, warnings};
+pub use advice::{pair_warnings, too_small_warnings, warnings};
 pub use geometry::{BoxN, Detection, Point, Roi};
 pub use judge::{image_facts, order_people, person_box, roll_deg, second_person_large};
 pub use video::{video_facts, FrameSample};
@@ -47,6 +47,20 @@ pub const MIN_HEAD_POINTS: usize = 3;
 /// "avoid extreme orientations (upside down, lying flat)"; lying flat is 90°,
 /// half-way is 45°).
 pub const MAX_ROLL_DEG: f64 = 45.0;
+/// Pictures (and video frames, as the models see them) under this many pixels
+/// on their short side are not judged: the models see them blown up to 224
+/// and 256 px and mistake the blur for people. Measured on eight
+/// scikit-image photos shrunk step by step: from 128 px every one gets the
+/// advisories it gets at full size; at 96 px a player is lost, at 80 px the cameraman is
+/// "turned 77°", and under 64 px "people" appear in the blur of a cat, a
+/// camera and a motorcycle (issue 17).
+pub const MIN_JUDGED_SIDE: u32 = 128;
+
+/// A picture this small gives no finding worth trusting (see
+/// [`MIN_JUDGED_SIDE`]).
+pub fn too_small_to_judge(width: u32, height: u32) -> bool {
+    width.min(height) < MIN_JUDGED_SIDE
+}
 
 /// How much of a body can be seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -184,6 +198,19 @@ fn warning(rule: Rule, message: String) -> Warning {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pictures_are_judged_from_128_px_on_their_short_side() {
+        assert!(too_small_to_judge(127, 4000));
+        assert!(too_small_to_judge(4000, 127));
+        assert!(!too_small_to_judge(128, 128));
+        let w = too_small_warnings(crate::facts::MediaKind::Video, 120, 76);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].rule, Rule::ContentPersonMissing);
+        assert!(w[0]
+            .message
+            .starts_with("the video is 120 × 76 px: too small"));
+    }
 
     #[test]
     fn body_extents_serialise_as_words() {

@@ -20,7 +20,9 @@ use rayon::prelude::*;
 use super::models::PoseModels;
 use super::pixels::{Rgb, Square};
 use crate::content::geometry::{BoxN, Detection};
-use crate::content::{follow, order_people, Person, Pose, CONFIRM_SCORE, MIN_SCORE};
+use crate::content::{
+    follow, order_people, too_small_to_judge, Person, Pose, CONFIRM_SCORE, MIN_SCORE,
+};
 use crate::error::ContentError;
 
 /// The zoomed pass runs when the largest person found covers less than this
@@ -51,8 +53,15 @@ pub const VERIFIED: usize = 3;
 /// has to itself (1 where other pictures are analysed beside it): a run
 /// that goes alone (the whole frame, the landmarks, a lone confirmation)
 /// takes them all; runs side by side (the tiles, several confirmations) take
-/// one each.
+/// one each. A frame too small to judge gets no runs and nobody in it.
 pub fn analyze(models: &PoseModels, frame: &Rgb, threads: usize) -> Result<Pose, ContentError> {
+    if too_small_to_judge(frame.width, frame.height) {
+        return Ok(Pose {
+            width: frame.width,
+            height: frame.height,
+            people: Vec::new(),
+        });
+    }
     let runs = Runs {
         alone: models.on_threads(threads),
         side_by_side: models.on_threads(1),

@@ -82,13 +82,16 @@ pub fn analyze_image(
 }
 
 /// The facts and advisories of a picture whose pose is known.
+/// A picture too small to judge (as the models got it: `frame`) gets that
+/// said instead.
 pub fn image_content(pose: Pose, size: (u32, u32), frame: Rgb) -> ImageContent {
     let facts = content::image_facts(&pose);
-    let warnings = content::warnings(
-        &facts,
-        MediaKind::Image,
-        content::second_person_large(&pose),
-    );
+    let warnings = if content::too_small_to_judge(frame.width, frame.height) {
+        content::too_small_warnings(MediaKind::Image, size.0, size.1)
+    } else {
+        let many = content::second_person_large(&pose);
+        content::warnings(&facts, MediaKind::Image, many)
+    };
     ImageContent {
         facts,
         warnings,

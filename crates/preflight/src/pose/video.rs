@@ -264,7 +264,12 @@ fn summarize(mut analysed: Vec<Analysed>) -> VideoContent {
         frames.push(a.frame);
     }
     let (facts, many) = video_facts(&samples);
-    let warnings = content::warnings(&facts, MediaKind::Video, many);
+    let warnings = match frames.first() {
+        Some(f) if content::too_small_to_judge(f.width, f.height) => {
+            content::too_small_warnings(MediaKind::Video, f.width, f.height)
+        }
+        _ => content::warnings(&facts, MediaKind::Video, many),
+    };
     VideoContent {
         facts,
         warnings,
