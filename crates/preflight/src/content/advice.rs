@@ -63,6 +63,22 @@ pub fn warnings(facts: &ContentFacts, kind: MediaKind, many: bool) -> Vec<Warnin
     out
 }
 
+/// The advisories of a file whose pictures the models got at `seen` (width,
+/// height; `None` when they got none) and which is `size` itself: those of
+/// [`warnings`], or, when `seen` is too small to judge, that alone.
+pub fn advise(
+    facts: &ContentFacts,
+    kind: MediaKind,
+    many: bool,
+    seen: Option<(u32, u32)>,
+    size: (u32, u32),
+) -> Vec<Warning> {
+    match seen {
+        Some((w, h)) if too_small_to_judge(w, h) => too_small_warnings(kind, size.0, size.1),
+        _ => warnings(facts, kind, many),
+    }
+}
+
 /// The advisory of a picture or video too small to judge (see
 /// [`too_small_to_judge`](super::too_small_to_judge)): nobody in it can be
 /// clearly visible. `width` × `height`: its size as the models got it.

@@ -15,7 +15,7 @@ pub mod video;
 
 use serde::Serialize;
 
-pub use advice::{pair_warnings, too_small_warnings, warnings};
+pub use advice::{advise, pair_warnings, too_small_warnings, warnings};
 pub use geometry::{BoxN, Detection, Point, Roi};
 pub use judge::{image_facts, order_people, person_box, roll_deg, second_person_large};
 pub use video::{video_facts, FrameSample};

@@ -86,12 +86,9 @@ pub fn analyze_image(
 /// said instead.
 pub fn image_content(pose: Pose, size: (u32, u32), frame: Rgb) -> ImageContent {
     let facts = content::image_facts(&pose);
-    let warnings = if content::too_small_to_judge(frame.width, frame.height) {
-        content::too_small_warnings(MediaKind::Image, size.0, size.1)
-    } else {
-        let many = content::second_person_large(&pose);
-        content::warnings(&facts, MediaKind::Image, many)
-    };
+    let many = content::second_person_large(&pose);
+    let seen = Some((frame.width, frame.height));
+    let warnings = content::advise(&facts, MediaKind::Image, many, seen, size);
     ImageContent {
         facts,
         warnings,

@@ -264,12 +264,9 @@ fn summarize(mut analysed: Vec<Analysed>) -> VideoContent {
         frames.push(a.frame);
     }
     let (facts, many) = video_facts(&samples);
-    let warnings = match frames.first() {
-        Some(f) if content::too_small_to_judge(f.width, f.height) => {
-            content::too_small_warnings(MediaKind::Video, f.width, f.height)
-        }
-        _ => content::warnings(&facts, MediaKind::Video, many),
-    };
+    let seen = frames.first().map(|f| (f.width, f.height));
+    let size = seen.unwrap_or_default();
+    let warnings = content::advise(&facts, MediaKind::Video, many, seen, size);
     VideoContent {
         facts,
         warnings,
