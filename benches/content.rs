@@ -116,6 +116,30 @@ fn small_person() -> PathBuf {
     player_on_grass("small_person.jpg", "2000x1500", "x300", "+1200+700", &[])
 }
 
+/// The astronaut, 300 px tall, on coffee.png stretched to 2000 × 1500: a
+/// person the tiles see only as a near miss, found by the close look at the
+/// best one (the tiles' sure finds are the cups, and the crop refuses them).
+fn near_miss_person() -> PathBuf {
+    let path = work_dir().join("near_miss_person.jpg");
+    if !path.is_file() {
+        run(Command::new("convert")
+            .arg(photo("coffee.png"))
+            .args(["-resize", "2000x1500!", "("])
+            .arg(photo("astronaut.png"))
+            .args([
+                "-resize",
+                "x300",
+                ")",
+                "-geometry",
+                "+300+200",
+                "-composite",
+            ])
+            .args(["-sampling-factor", "4:2:0", "-quality", "90"])
+            .arg(&path));
+    }
+    path
+}
+
 /// A phone camera's 12 MP JPEG (4000 × 3000, about 4 MB: a photo's worth of
 /// detail, so that decoding costs what it does on a real one): messi5 scaled
 /// up, with grain. The person is large, so the time is the decode's and the
@@ -200,6 +224,7 @@ fn content(c: &mut Criterion) {
         ("messi5_548x342", photo("messi5.jpg"), 1),
         ("coffee_no_person", photo("coffee.png"), 0),
         ("small_person_2000x1500", small_person(), 1),
+        ("near_miss_person_2000x1500", near_miss_person(), 1),
         ("phone_photo_4000x3000", phone_photo(), 1),
         (
             "phone_small_person_4000x3000",

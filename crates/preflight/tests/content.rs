@@ -526,6 +526,71 @@ fn a_person_found_in_two_tiles_is_confirmed_once() {
     }
 }
 
+/// The whole astronaut, 300 px tall, pasted at (300, 200) on coffee.png
+/// stretched to 2000 × 1500, saved as a phone would (4:2:0, quality 90): a
+/// person the tiles see only as a near miss.
+fn person_the_tiles_nearly_miss(dir: &Path) -> PathBuf {
+    let coffee = photo("coffee.png");
+    let astronaut = photo("astronaut.png");
+    convert(
+        dir,
+        &[
+            coffee.to_str().unwrap(),
+            "-resize",
+            "2000x1500!",
+            "(",
+            astronaut.to_str().unwrap(),
+            "-resize",
+            "x300",
+            ")",
+            "-geometry",
+            "+300+200",
+            "-composite",
+            "-sampling-factor",
+            "4:2:0",
+            "-quality",
+            "90",
+        ],
+        "near.jpg",
+    )
+}
+
+/// No tile finds the pasted astronaut from `MIN_SCORE` on, but one sees them
+/// as a near miss: the best such near miss gets the close look too, after
+/// the sure finds, and the crop confirms a person where they were pasted.
+#[test]
+fn a_small_person_the_tiles_nearly_miss_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = image(&person_the_tiles_nearly_miss(dir.path()));
+    // Where the astronaut was pasted, normalised.
+    let pasted = |d: &preflight::content::geometry::Detection| {
+        let (x, y) = ((d.face.x0 + d.face.x1) / 2.0, (d.face.y0 + d.face.y1) / 2.0);
+        (0.15..0.30).contains(&x) && (200.0 / 1500.0..500.0 / 1500.0).contains(&y)
+    };
+    let (mut sure, mut near) = (0, 0);
+    for tile in preflight::pose::tiles(c.frame.width, c.frame.height) {
+        let (found, missed) = models()
+            .detect_with_near_misses(
+                &c.frame,
+                &tile,
+                preflight::content::MIN_SCORE,
+                preflight::pose::NEAR_MISS,
+            )
+            .unwrap();
+        sure += found.iter().filter(|d| pasted(d)).count();
+        near += missed.iter().filter(|d| pasted(d)).count();
+    }
+    assert_eq!(sure, 0, "a tile's sure find is of the astronaut");
+    assert!(near >= 1, "no tile nearly sees the astronaut");
+    assert_eq!(c.facts.people, 1, "{:?}", c.facts);
+    assert!(
+        pasted(&c.pose.people[0].detection),
+        "{:?}",
+        c.pose.people[0].detection
+    );
+    assert!(content_rules(&c.warnings).contains(&"content.person.small"));
+}
+
 /// The footballer swaying over a moving test pattern for 8 s, a keyframe
 /// every second, with `then` (an ffmpeg filter, or nothing) applied after,
 /// and `more` ffmpeg options: written to `dir`/`out`.

@@ -8,7 +8,10 @@
 //!    so each find is scored again on a close crop around it and kept only
 //!    from [`CONFIRM_SCORE`] on.
 //!    Whole-frame finds scoring 0.3–0.5 (near misses: two people side by
-//!    side are each seen at half the size) get the same closer look.
+//!    side are each seen at half the size) get the same closer look, and so
+//!    does the tiles' best near miss of someone not found yet, after their
+//!    sure finds (8 more of 90 pasted small people found, none of them
+//!    found before lost or moved).
 //! 3. The landmark model looks at the largest people's rotated squares; a
 //!    find in which it sees no body is dropped.
 //!
@@ -89,10 +92,32 @@ pub fn analyze(models: &PoseModels, frame: &Rgb, threads: usize) -> Result<Pose,
         // cores (a lone picture's whole pass took 6 runs one after the
         // other); what they found is then merged in tile order.
         let per_tile = runs.each(&tiles(w, h), |tile| {
-            runs.side_by_side.detect(frame, tile, MIN_SCORE)
+            runs.side_by_side
+                .detect_with_near_misses(frame, tile, MIN_SCORE, NEAR_MISS)
         })?;
-        let finds: Vec<Detection> = per_tile.into_iter().flatten().collect();
+        let (finds, near): (Vec<_>, Vec<_>) = per_tile.into_iter().unzip();
+        let finds: Vec<Detection> = finds.into_iter().flatten().collect();
         found = confirm_in_order(&runs, frame, found, &finds)?;
+        // Then the tiles' best near miss of someone not seen yet. After the
+        // sure finds, not among them: in tile order, a weak find of a person
+        // found surely elsewhere would be confirmed first, on a worse crop.
+        // A near miss with its face on a find's body is a weak look at that
+        // find (the small person's tiles hold seven such), not someone else.
+        let seen = |d: &Detection| {
+            let on_body = |f: &Detection| d.face.iou(&f.body_box(aspect)) > 0.0;
+            found
+                .iter()
+                .chain(&finds)
+                .any(|f| on_body(f) || same_person(f, d))
+        };
+        let best_near = near
+            .into_iter()
+            .flatten()
+            .filter(|d| !seen(d))
+            .max_by(|a, b| a.score.total_cmp(&b.score));
+        if let Some(near) = best_near {
+            found = confirm_in_order(&runs, frame, found, &[near])?;
+        }
     }
     let mut people: Vec<Person> = found
         .into_iter()

@@ -16,7 +16,7 @@ mod video;
 
 use std::path::Path;
 
-pub use analyze::{analyze, tiles, TILE_SHARE, ZOOM_BELOW};
+pub use analyze::{analyze, tiles, NEAR_MISS, TILE_SHARE, ZOOM_BELOW};
 pub use draw::{annotate, contact_sheet};
 pub use models::{data_dir, LandmarkRun, ModelRuns, PoseModels, DETECTOR_FILE, LANDMARK_FILE};
 pub use pixels::{Border, Grey, Rgb, Square};
