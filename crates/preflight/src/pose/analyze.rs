@@ -81,7 +81,7 @@ pub fn analyze(models: &PoseModels, frame: &Rgb, threads: usize) -> Result<Pose,
         side_by_side: models.on_threads(1),
         cores: threads,
     };
-    let aspect = w as f32 / h.max(1) as f32;
+    let aspect = frame.aspect();
     let mut found = whole_frame_pass(&runs, frame)?;
     let largest = found
         .iter()
@@ -131,9 +131,8 @@ fn zoomed_pass(
     frame: &Rgb,
     found: Vec<Detection>,
 ) -> Result<Vec<Detection>, ContentError> {
-    let (w, h) = (frame.width, frame.height);
-    let aspect = w as f32 / h.max(1) as f32;
-    let per_tile = runs.each(&tiles(w, h), |tile| {
+    let aspect = frame.aspect();
+    let per_tile = runs.each(&tiles(frame.width, frame.height), |tile| {
         runs.side_by_side
             .detect_with_near_misses(frame, tile, MIN_SCORE, NEAR_MISS)
     })?;
@@ -152,11 +151,7 @@ fn zoomed_pass(
             .chain(&finds)
             .any(|f| on_body(f) || same_person(f, d))
     };
-    let mut near: Vec<Detection> = near
-        .into_iter()
-        .flatten()
-        .filter(|d| !seen(d, &found))
-        .collect();
+    let mut near: Vec<Detection> = near.into_iter().flatten().collect();
     near.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut looked: Vec<Detection> = Vec::new();
     for d in near {
@@ -190,7 +185,7 @@ fn verify(
             alignment: None,
         })
         .collect();
-    order_people(&mut people, w as f32 / h.max(1) as f32);
+    order_people(&mut people, frame.aspect());
     let mut checked = Vec::new();
     for (runs, mut person) in people.into_iter().enumerate() {
         if checked.len() >= VERIFIED || runs > VERIFIED {
@@ -261,7 +256,7 @@ pub fn follow(
     if run.presence < follow::FOLLOW_PRESENCE {
         return Ok(None);
     }
-    let aspect = w as f32 / h.max(1) as f32;
+    let aspect = frame.aspect();
     let mut person =
         follow::followed_person(run.landmarks, run.alignment, run.presence, (before, aspect));
     person.roi = Some(roi);

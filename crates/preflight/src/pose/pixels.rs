@@ -87,6 +87,11 @@ impl Square {
 }
 
 impl Rgb {
+    /// Width over height, as the detections' normalised boxes need it.
+    pub fn aspect(&self) -> f32 {
+        self.width as f32 / self.height.max(1) as f32
+    }
+
     /// The square resampled to `out` × `out` pixels (bilinear), as f32 RGB
     /// scaled to `lo..hi`. Outside the picture is black with `Border::Zero`
     /// (MediaPipe's detector input), the nearest edge pixel with
